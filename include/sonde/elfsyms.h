@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Function symbols of one ELF file (.symtab, else .dynsym), sorted by
+ * address, plus what identifies the file (build-id) and how its loadable
+ * segments map file offsets to virtual addresses.
+ */
+#ifndef SONDE_ELFSYMS_H
+#define SONDE_ELFSYMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elfsyms;
+
+struct elfsym {
+	const char *name;
+	uint64_t addr; /* st_value: link-time virtual address */
+	uint64_t size;
+};
+
+/*
+ * Load the symbols of the ELF file at @path. Returns NULL and sets errno
+ * (ENOENT, EACCES, ENOEXEC for a file that is not a valid ELF, ...).
+ */
+struct elfsyms *elfsyms__open(const char *path);
+void elfsyms__free(struct elfsyms *e);
+
+/* The symbol containing link-time address @addr, or NULL. */
+const struct elfsym *elfsyms__find(const struct elfsyms *e, uint64_t addr);
+/* Symbols in address order. */
+size_t elfsyms__count(const struct elfsyms *e);
+const struct elfsym *elfsyms__at(const struct elfsyms *e, size_t i);
+/* Exact name lookup (first match), or NULL. */
+const struct elfsym *elfsyms__by_name(const struct elfsyms *e, const char *name);
+
+/* Lower-case hex build-id, or NULL when the file has none. */
+const char *elfsyms__build_id(const struct elfsyms *e);
+/* 1 for ET_DYN (PIE or shared library), 0 for ET_EXEC. */
+int elfsyms__is_dyn(const struct elfsyms *e);
+/*
+ * Translate a file offset to a link-time virtual address through the
+ * PT_LOAD segment that contains it; returns 0 or -ENOENT.
+ */
+int elfsyms__off_to_vaddr(const struct elfsyms *e, uint64_t off, uint64_t *vaddr);
+/* Translate a link-time virtual address to a file offset; 0 or -ENOENT. */
+int elfsyms__vaddr_to_off(const struct elfsyms *e, uint64_t vaddr, uint64_t *off);
+
+#endif /* SONDE_ELFSYMS_H */

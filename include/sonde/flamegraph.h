@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Profile writers: folded stacks, interactive SVG, top-functions table. */
+#ifndef SONDE_FLAMEGRAPH_H
+#define SONDE_FLAMEGRAPH_H
+
+#include <stdio.h>
+
+#include "sonde/profile.h"
+
+/*
+ * Folded stacks, one per line: "comm;outer;...;inner COUNT", root first,
+ * identical frame strings merged, lines sorted. Returns 0 or -errno.
+ */
+int folded__write(const struct profile *p, FILE *f);
+
+struct svg_opts {
+	const char *title; /* default "CPU flame graph" */
+	const char *subtitle; /* e.g. the command line; may be NULL */
+	unsigned int width; /* pixels, default 1200 */
+};
+/* Self-contained interactive flame graph. Returns 0 or -errno. */
+int flamegraph_svg__write(const struct profile *p, FILE *f, const struct svg_opts *opts);
+
+/* Table of the @max hottest functions by self and total samples. */
+int report_top__write(const struct profile *p, FILE *f, unsigned int max);
+
+#endif /* SONDE_FLAMEGRAPH_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address -> (module, function, file:line) for user and kernel addresses.
+ *
+ * Symbol tables are cached per file (keyed by device and inode, so one
+ * libc serves every process), process maps per PID. Files are opened
+ * through /proc/PID/root so targets in other mount namespaces work.
+ * Strings in results are owned by the symbolizer and stay valid until
+ * symbolizer__free().
+ */
+#ifndef SONDE_SYMBOLIZE_H
+#define SONDE_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SYM_MAX_INLINE 8
+
+struct symbolizer;
+
+struct symbolizer_opts {
+	size_t sz; /* sizeof(struct symbolizer_opts), libbpf style */
+	/* Read kernel symbols from this file instead of /proc/kallsyms. */
+	const char *kallsyms_path;
+	/* Upper bound on cached ELF files; 0 = default (256). */
+	unsigned int max_files;
+};
+
+struct sym_frame {
+	const char *name; /* function; NULL when unknown */
+	const char *file; /* source file, NULL when unknown */
+	uint32_t line; /* 0 when unknown */
+	uint32_t inlined; /* 1 when this frame was inlined into the next */
+	uint64_t sym_offset; /* addr - function start */
+};
+
+struct sym_result {
+	/* Module path ("/usr/lib/x86_64-linux-gnu/libc.so.6", "[kernel.kallsyms]",
+	 * "[vdso]"); NULL when the address is in no known mapping. */
+	const char *module;
+	const char *build_id; /* lower-case hex, NULL if none */
+	uint64_t rel_addr; /* ELF virtual address (user), absolute (kernel) */
+	uint64_t map_start, map_end, map_pgoff; /* the mapping; 0 for kernel */
+	/* Innermost first: frames[0] is the most deeply inlined function,
+	 * frames[nframes - 1] the real (outermost) function. 0 = unnamed. */
+	int nframes;
+	struct sym_frame frames[SYM_MAX_INLINE];
+};
+
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts);
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * Resolve a user address of @pid. Returns 0 (res filled; res->nframes may be
+ * 0 when the address is mapped but has no symbol, res->module NULL when it
+ * is not mapped at all) or -errno (-ESRCH: the process is gone and was
+ * never seen). A miss re-reads the PID's maps once, to catch dlopen().
+ */
+int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
+			     struct sym_result *res);
+int symbolizer__resolve_kernel(struct symbolizer *s, uint64_t addr,
+			       struct sym_result *res);
+/*
+ * Read /proc/PID/maps now (and open the files it maps) so that addresses
+ * can be resolved after the process exits. Returns 0 or -errno.
+ */
+int symbolizer__prepare_pid(struct symbolizer *s, pid_t pid);
+/* Forget a PID's maps (its exit, or exec). */
+void symbolizer__forget_pid(struct symbolizer *s, pid_t pid);
+
+struct symbolizer_stats {
+	uint64_t lookups;
+	uint64_t unresolved; /* addresses given no function name */
+	uint64_t files_cached;
+};
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st);
+
+#endif /* SONDE_SYMBOLIZE_H */

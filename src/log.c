@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+
+#include "sonde/log.h"
+
+static enum log_level cur_level = LOG_WARN;
+static enum log_format cur_format = LOG_FORMAT_TEXT;
+
+static const char *const level_names[] = {
+	[LOG_ERROR] = "error",
+	[LOG_WARN] = "warn",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
+
+void log_set_level(enum log_level level)
+{
+	cur_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return cur_level;
+}
+
+void log_set_format(enum log_format fmt)
+{
+	cur_format = fmt;
+}
+
+int log_parse_format(const char *s, enum log_format *out)
+{
+	if (!strcmp(s, "text"))
+		*out = LOG_FORMAT_TEXT;
+	else if (!strcmp(s, "json"))
+		*out = LOG_FORMAT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void json_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t len;
+
+	if (level > cur_level)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	len = strlen(buf);
+	/* libbpf ends its lines with '\n'; ours do not. Print exactly one. */
+	while (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+
+	if (cur_format == LOG_FORMAT_JSON) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(stderr, "{\"timeUnixNano\":\"%lld%09ld\",\"severityText\":\"%s\",\"body\":\"",
+			(long long)ts.tv_sec, ts.tv_nsec, level_names[level]);
+		json_escape(stderr, buf);
+		fputs("\"}\n", stderr);
+		return;
+	}
+	if (level == LOG_ERROR)
+		fprintf(stderr, "sonde: %s\n", buf);
+	else
+		fprintf(stderr, "sonde: %s: %s\n", level_names[level], buf);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	enum log_level l;
+
+	switch (level) {
+	case LIBBPF_WARN:
+		/* libbpf warns about probing failures we handle ourselves. */
+		l = LOG_INFO;
+		break;
+	case LIBBPF_INFO:
+		l = LOG_DEBUG;
+		break;
+	default:
+		return 0;
+	}
+	if (l > cur_level)
+		return 0;
+	{
+		char buf[1024];
+
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		log_msg(l, "libbpf: %s", buf);
+	}
+	return 0;
+}
+
+void log_route_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

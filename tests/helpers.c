@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+static const char *env_or_die(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v)
+		cr_fatal("%s is not set: run the tests through meson test", name);
+	return v;
+}
+
+const char *fixture_path(const char *name)
+{
+	static char buf[8][4096];
+	static int slot;
+	char *b = buf[slot++ % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s", env_or_die("FIXTURE_DIR"), name);
+	return b;
+}
+
+const char *sonde_bin(void)
+{
+	return env_or_die("SONDE_BIN");
+}
+
+const char *source_path(const char *rel)
+{
+	static char buf[4][4096];
+	static int slot;
+	char *b = buf[slot++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s", env_or_die("SOURCE_DIR"), rel);
+	return b;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, 4096, f);
+		n += r;
+	} while (r > 0);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int append(char **buf, size_t *len, const char *data, size_t n)
+{
+	char *nb = realloc(*buf, *len + n + 1);
+
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + *len, data, n);
+	*len += n;
+	nb[*len] = '\0';
+	*buf = nb;
+	return 0;
+}
+
+int run_cmd(char *const argv[], char **out, char **err)
+{
+	int po[2], pe[2], status;
+	char *ob = NULL, *eb = NULL;
+	size_t ol = 0, el = 0;
+	pid_t pid;
+
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	ob = calloc(1, 1);
+	eb = calloc(1, 1);
+	for (;;) {
+		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+		char tmp[4096];
+		int open_fds = 0;
+
+		if (fds[0].fd >= 0)
+			open_fds++;
+		if (fds[1].fd >= 0)
+			open_fds++;
+		if (po[0] < 0 && pe[0] < 0)
+			break;
+		fds[0].fd = po[0];
+		fds[1].fd = pe[0];
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			int *fd = i ? &pe[0] : &po[0];
+			ssize_t r;
+
+			if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(*fd, tmp, sizeof(tmp));
+			if (r <= 0) {
+				close(*fd);
+				*fd = -1;
+				continue;
+			}
+			if (i)
+				append(&eb, &el, tmp, r);
+			else
+				append(&ob, &ol, tmp, r);
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (out)
+		*out = ob;
+	else
+		free(ob);
+	if (err)
+		*err = eb;
+	else
+		free(eb);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+void require_bpf(void)
+{
+	const char *ci = getenv("CI");
+
+	if (geteuid() == 0)
+		return;
+	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1")))
+		cr_fatal("BPF test needs root, and CI=true forbids skipping it");
+	cr_skip_test("BPF test needs root");
+}
+
+const char *test_tmpdir(void)
+{
+	static char dir[64];
+
+	if (!dir[0]) {
+		strcpy(dir, "/tmp/sonde-test-XXXXXX");
+		if (!mkdtemp(dir))
+			cr_fatal("mkdtemp: %s", strerror(errno));
+	}
+	return dir;
+}
