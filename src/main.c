@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sonde/commands.h"
 #include "sonde/log.h"
 
 struct subcommand {
@@ -12,6 +13,8 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "record", cmd_record, "sample CPU stacks into a flame graph (folded, SVG, pprof)" },
+	{ "trace", cmd_trace, "time functions through uprobes: spans and latency histograms" },
 	{ NULL, NULL, NULL },
 };
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <criterion/new/assert.h>
 
 #include "helpers.h"
 
@@ -116,12 +117,7 @@ int run_cmd(char *const argv[], char **out, char **err)
 	for (;;) {
 		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
 		char tmp[4096];
-		int open_fds = 0;
 
-		if (fds[0].fd >= 0)
-			open_fds++;
-		if (fds[1].fd >= 0)
-			open_fds++;
 		if (po[0] < 0 && pe[0] < 0)
 			break;
 		fds[0].fd = po[0];

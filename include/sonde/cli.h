@@ -48,7 +48,42 @@ void record_opts_free(struct record_opts *o);
 
 /* Parse "1,2,3" into a newly allocated array. 0 or -EINVAL/-ENOMEM. */
 int cli_parse_pid_list(const char *s, pid_t **pids, int *npids);
+/*
+ * Exactly one of -p, -a, -- CMD must be given; otherwise print one line
+ * naming subcommand @cmd and return -EINVAL.
+ */
+int cli_check_target(const char *cmd, const struct target_opts *t);
 /* Parse a non-negative decimal duration in seconds ("10", "0.5"). */
 int cli_parse_duration(const char *s, double *out);
+
+/* One -f TARGET:FUNCTION of sonde trace. */
+struct trace_func_spec {
+	const char *arg; /* as given (points into argv) */
+	char *target; /* path or short library name ("libc") */
+	char *func; /* symbol name or glob */
+};
+
+/* Bounds of sonde trace's in-kernel per-thread call stack (--max-depth). */
+#define TRACE_MAX_DEPTH 32
+
+struct trace_opts {
+	struct target_opts t; /* -p, -- CMD, -d (no -a) */
+	struct trace_func_spec *funcs; /* -f, repeatable */
+	int nfuncs;
+	const char *spans_path; /* --spans FILE or NULL: histograms only */
+	unsigned int max_probes; /* --max-probes: cap on functions a glob attaches */
+	unsigned int max_depth; /* --max-depth: nested calls timed per thread */
+	unsigned int max_threads; /* --max-threads: per-thread stack map size */
+	unsigned int ring_kib; /* --ring-size KiB (spans) */
+	int verbose;
+};
+
+/*
+ * Split "TARGET:FUNCTION" at the first ':' after the last '/', so paths
+ * with colons in directory names work. Returns 0 or -EINVAL (no message).
+ */
+int trace_func_spec_parse(const char *arg, struct trace_func_spec *out);
+int cli_parse_trace(int argc, char **argv, struct trace_opts *o);
+void trace_opts_free(struct trace_opts *o);
 
 #endif /* SONDE_CLI_H */

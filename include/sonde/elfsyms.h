@@ -23,6 +23,8 @@ struct elfsym {
  * (ENOENT, EACCES, ENOEXEC for a file that is not a valid ELF, ...).
  */
 struct elfsyms *elfsyms__open(const char *path);
+/* The same for an ELF image in memory (e.g. a vdso); @data is copied. */
+struct elfsyms *elfsyms__open_mem(const void *data, size_t len);
 void elfsyms__free(struct elfsyms *e);
 
 /* The symbol containing link-time address @addr, or NULL. */

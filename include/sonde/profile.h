@@ -60,6 +60,11 @@ int profile__intern_location(struct profile *p, const struct profile_location *l
 int profile__add(struct profile *p, uint32_t pid, const char *comm,
 		 const uint32_t *locs, uint32_t n, uint64_t count);
 
+/*
+ * Pointers returned below stay valid until profile__free(), however much
+ * the profile grows; profile strings are interned, so equal strings in
+ * locations and comms have equal pointers.
+ */
 size_t profile__stack_count(const struct profile *p);
 const struct profile_stack *profile__stack(const struct profile *p, size_t i);
 size_t profile__location_count(const struct profile *p);
@@ -76,8 +81,9 @@ uint64_t profile__duration_ns(const struct profile *p);
 /*
  * The display name of line @li of location @loc as a flame-graph frame:
  * "func", "func_[k]" for kernel, "func_[i]" for an inlined frame,
- * "module+0xOFF" for an unnamed address in a known module, "[unknown]"
- * otherwise. Writes into @buf, returns @buf.
+ * "module+0xOFF" for an unnamed address in a known module (basename, the
+ * location's address; kernel ones also get "_[k]"), "[unknown]"
+ * otherwise. Writes into @buf (truncating), returns @buf.
  */
 const char *profile__frame_name(const struct profile_location *loc, uint32_t li,
 				char *buf, size_t len);

@@ -25,6 +25,15 @@ struct symbolizer_opts {
 	const char *kallsyms_path;
 	/* Upper bound on cached ELF files; 0 = default (256). */
 	unsigned int max_files;
+	/* Upper bound on PIDs whose maps are kept; 0 = default (4096). */
+	unsigned int max_pids;
+	/*
+	 * Re-reads of a PID's maps on a miss (to catch dlopen) are rate
+	 * limited per PID: a burst of maps_reread_burst (0 = default 4),
+	 * refilled by one every maps_reread_interval_ms (0 = default 100).
+	 */
+	unsigned int maps_reread_burst;
+	unsigned int maps_reread_interval_ms;
 };
 
 struct sym_frame {
@@ -72,7 +81,8 @@ void symbolizer__forget_pid(struct symbolizer *s, pid_t pid);
 struct symbolizer_stats {
 	uint64_t lookups;
 	uint64_t unresolved; /* addresses given no function name */
-	uint64_t files_cached;
+	uint64_t files_cached; /* ELF files in the cache now */
+	uint64_t maps_reads; /* /proc/PID/maps reads, first ones included */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st);
 

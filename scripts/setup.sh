@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything sonde needs to build, test and benchmark on Debian 12.
+# Idempotent: skips apt-get when every package is already there.
+set -euo pipefail
+
+# Build: compiler chain for BPF (clang/llvm, bpftool), libraries, meson.
+build_pkgs=(
+	clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev liblzma-dev
+	libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libmicrohttpd-dev
+	meson ninja-build pkg-config gcc
+)
+# Tests and benchmarks: Criterion, sanitizer runtimes, and the real consumers
+# of our formats and the competitors we measure against.
+test_pkgs=(
+	libcriterion-dev libclang-rt-14-dev libxml2-utils
+	golang-go protobuf-compiler prometheus
+	linux-perf bpftrace util-linux procps
+)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" != "--build-only" ]; then
+	want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup: need root to install: ${missing[*]} (run with sudo)" >&2
+		exit 1
+	fi
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: dependencies present"

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+/* Shared parsing helpers and the `sonde record` parser. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sonde/cli.h"
+#include "sonde/log.h"
+
+int out_format_from_path(const char *path, enum out_format *fmt)
+{
+	static const struct {
+		const char *ext;
+		enum out_format fmt;
+	} exts[] = {
+		{ ".folded", OUT_FOLDED },
+		{ ".svg", OUT_SVG },
+		{ ".pb.gz", OUT_PPROF },
+	};
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		size_t el = strlen(exts[i].ext);
+
+		if (len > el && !strcmp(path + len - el, exts[i].ext)) {
+			*fmt = exts[i].fmt;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int cli_parse_pid_list(const char *s, pid_t **pids, int *npids)
+{
+	pid_t *out = NULL;
+	int n = 0;
+	const char *p = s;
+
+	if (!*s)
+		return -EINVAL;
+	for (;;) {
+		char *end;
+		long v;
+		pid_t *grown;
+
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || end == p || v <= 0 || v > INT_MAX || (*end && *end != ','))
+			goto err_free;
+		grown = realloc(out, (n + 1) * sizeof(*out));
+		if (!grown) {
+			free(out);
+			return -ENOMEM;
+		}
+		out = grown;
+		out[n++] = (pid_t)v;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	*pids = out;
+	*npids = n;
+	return 0;
+
+err_free:
+	free(out);
+	return -EINVAL;
+}
+
+int cli_parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 365 * 86400.0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static void record_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sonde record [options] (-p PID[,PID...] | -a | [--] CMD [ARGS...])\n"
+		"\n"
+		"Sample CPU stacks (user and kernel) and write a flame graph.\n"
+		"\n"
+		"targets (exactly one):\n"
+		"  -p, --pid PID[,PID...]  profile running processes, all their threads\n"
+		"  -a, --all-cpus          profile the whole system\n"
+		"  -- CMD [ARGS...]        launch CMD and profile it (and its children) until it exits\n"
+		"\n"
+		"options:\n"
+		"  -F, --freq HZ           sampling frequency per CPU (default 99, max 100000)\n"
+		"  -d, --duration SECONDS  stop after this long (default: Ctrl-C or target exit)\n"
+		"  -o, --output FILE       .folded (folded stacks), .svg (flame graph),\n"
+		"                          .pb.gz (pprof); without -o print the hottest functions\n"
+		"      --no-kernel         leave out kernel stacks\n"
+		"      --top N             rows in the hottest-functions table (default 20)\n"
+		"      --ring-size KIB     ring buffer size in KiB, power of 2 (default 4096)\n"
+		"      --max-pids N        size of the in-kernel PID filter (default 8192)\n"
+		"  -v, --verbose           more logging (repeat for debug)\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"examples:\n"
+		"  sonde record -p 4242 -d 10 -o cpu.svg\n"
+		"  sonde record -p 4242,4243 -F 199 -o cpu.folded\n"
+		"  sonde record -a -d 5 -o all.folded\n"
+		"  sonde record -o cpu.svg -- ./myprog --flag\n");
+}
+
+enum {
+	OPT_NO_KERNEL = 256,
+	OPT_TOP,
+	OPT_RING_SIZE,
+	OPT_MAX_PIDS,
+};
+
+int cli_check_target(const char *cmd, const struct target_opts *t)
+{
+	int n = (t->npids > 0) + t->all + (t->cmd != NULL);
+
+	if (n == 1)
+		return 0;
+	if (n == 0)
+		log_err("%s: no target: give -p PID, -a, or -- CMD (see sonde %s --help)", cmd,
+			cmd);
+	else
+		log_err("%s: -p, -a and -- CMD are exclusive: give only one target", cmd);
+	return -EINVAL;
+}
+
+int cli_parse_record(int argc, char **argv, struct record_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "all-cpus", no_argument, NULL, 'a' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
+		{ "max-pids", required_argument, NULL, OPT_MAX_PIDS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	o->freq = 99;
+	o->kernel = true;
+	o->ring_kib = 4096;
+	o->max_pids = 8192;
+	o->top = 20;
+	optind = 0; /* glibc: full reset, so the parser can run more than once */
+	opterr = 0;
+	/* '+': stop at the first non-option, which starts CMD. */
+	while ((c = getopt_long(argc, argv, "+p:aF:d:o:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			free(o->t.pids);
+			o->t.pids = NULL;
+			err = cli_parse_pid_list(optarg, &o->t.pids, &o->t.npids);
+			if (err == -EINVAL)
+				log_err("record: -p takes PIDs separated by commas, not '%s'",
+					optarg);
+			if (err)
+				goto err_free;
+			break;
+		case 'a':
+			o->t.all = true;
+			break;
+		case 'F':
+			if (parse_uint(optarg, 1, 100000, &o->freq)) {
+				log_err("record: -F takes a frequency in Hz from 1 to 100000, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case 'd':
+			if (cli_parse_duration(optarg, &o->t.duration_s)) {
+				log_err("record: -d takes a positive number of seconds, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case 'o':
+			o->output = optarg;
+			if (out_format_from_path(optarg, &o->format)) {
+				log_err("record: cannot tell the format of '%s': name it *.folded, "
+					"*.svg or *.pb.gz",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_NO_KERNEL:
+			o->kernel = false;
+			break;
+		case OPT_TOP:
+			if (parse_uint(optarg, 1, 100000, &o->top)) {
+				log_err("record: --top takes a positive number of rows, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_RING_SIZE:
+			if (parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
+			    (o->ring_kib & (o->ring_kib - 1))) {
+				log_err("record: --ring-size takes a power of two in KiB from 4 to "
+					"1048576, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_MAX_PIDS:
+			if (parse_uint(optarg, 1, 1 << 22, &o->max_pids)) {
+				log_err("record: --max-pids takes a number from 1 to 4194304, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			record_usage(stdout);
+			err = CLI_EXIT_HELP;
+			goto err_free;
+		case '?':
+		default:
+			if (optopt && optopt < 256)
+				log_err("record: option -%c %s (see sonde record --help)", optopt,
+					strchr("pFdo", optopt) ? "needs a value" : "is unknown");
+			else
+				log_err("record: unknown or incomplete option '%s' (see sonde record "
+					"--help)",
+					argv[optind - 1]);
+			err = -EINVAL;
+			goto err_free;
+		}
+	}
+	if (optind < argc)
+		o->t.cmd = &argv[optind];
+	err = cli_check_target("record", &o->t);
+	if (err)
+		goto err_free;
+	return 0;
+
+err_free:
+	record_opts_free(o);
+	return err;
+}
+
+void record_opts_free(struct record_opts *o)
+{
+	free(o->t.pids);
+	o->t.pids = NULL;
+	o->t.npids = 0;
+}

@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Function symbols of one ELF file through libelf. Everything needed later
+ * (names, segments, build-id) is copied out, so the file descriptor and the
+ * Elf handle are closed before elfsyms__open() returns: a cache of hundreds
+ * of files then holds no descriptors.
+ *
+ * The input is untrusted (any file a target maps, or fuzzed bytes): every
+ * count and offset is checked by libelf against the file size, and anything
+ * libelf refuses turns into ENOEXEC.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sonde/elfsyms.h"
+#include "sonde/log.h"
+
+/* Longest build-id we keep; real ones are 20 bytes (SHA-1) or 16 (MD5). */
+#define BUILD_ID_MAX 64
+
+struct segment {
+	uint64_t off;
+	uint64_t vaddr;
+	uint64_t filesz;
+	uint64_t memsz;
+	bool exec;
+};
+
+/* A symbol while collecting: names are offsets into the growing blob. */
+struct raw_sym {
+	uint64_t addr;
+	uint64_t size;
+	uint64_t sec_end; /* end of the containing section, 0 if unknown */
+	size_t name_off;
+	unsigned char bind;
+};
+
+struct elfsyms {
+	struct elfsym *syms; /* address order, one per address */
+	size_t nr_syms;
+	struct elfsym *by_name; /* every name (aliases too), name order */
+	size_t nr_names;
+	char *names; /* all name strings */
+	struct segment *segs;
+	size_t nr_segs;
+	char build_id[BUILD_ID_MAX * 2 + 1];
+	bool has_build_id;
+	bool is_dyn;
+};
+
+struct collector {
+	struct raw_sym *syms;
+	size_t nr, cap;
+	char *blob;
+	size_t blob_len, blob_cap;
+};
+
+static int bind_rank(unsigned char bind)
+{
+	/* Global names are what users and other tools call a function. */
+	switch (bind) {
+	case STB_GLOBAL:
+		return 0;
+	case STB_WEAK:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+static size_t leading_underscores(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] == '_')
+		n++;
+	return n;
+}
+
+/*
+ * Which of two names for one address to show: global before weak before
+ * local, then fewer leading underscores ("malloc" over "__libc_malloc"),
+ * then the shorter, then strcmp, so the choice never depends on the order
+ * of the symbol tables.
+ */
+static int name_pref_cmp(const struct raw_sym *a, const struct raw_sym *b, const char *blob)
+{
+	const char *na = blob + a->name_off, *nb = blob + b->name_off;
+	size_t la, lb;
+	int d;
+
+	d = bind_rank(a->bind) - bind_rank(b->bind);
+	if (d)
+		return d;
+	if ((a->size == 0) != (b->size == 0))
+		return a->size == 0 ? 1 : -1;
+	la = leading_underscores(na);
+	lb = leading_underscores(nb);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	la = strlen(na);
+	lb = strlen(nb);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(na, nb);
+}
+
+static int raw_addr_cmp(const void *pa, const void *pb, void *blob)
+{
+	const struct raw_sym *a = pa, *b = pb;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return name_pref_cmp(a, b, blob);
+}
+
+static int raw_name_cmp(const void *pa, const void *pb, void *blob)
+{
+	const struct raw_sym *a = pa, *b = pb;
+	const char *names = blob;
+	int d = strcmp(names + a->name_off, names + b->name_off);
+
+	if (d)
+		return d;
+	d = bind_rank(a->bind) - bind_rank(b->bind);
+	if (d)
+		return d;
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return 0;
+}
+
+static int blob_add(struct collector *c, const char *s, size_t *off)
+{
+	size_t len = strlen(s) + 1;
+
+	if (c->blob_len + len > c->blob_cap) {
+		size_t cap = c->blob_cap ? c->blob_cap : 4096;
+		char *nb;
+
+		while (cap < c->blob_len + len)
+			cap *= 2;
+		nb = realloc(c->blob, cap);
+		if (!nb)
+			return -ENOMEM;
+		c->blob = nb;
+		c->blob_cap = cap;
+	}
+	memcpy(c->blob + c->blob_len, s, len);
+	*off = c->blob_len;
+	c->blob_len += len;
+	return 0;
+}
+
+static int sym_add(struct collector *c, const struct raw_sym *rs)
+{
+	if (c->nr == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct raw_sym *ns = realloc(c->syms, cap * sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		c->syms = ns;
+		c->cap = cap;
+	}
+	c->syms[c->nr++] = *rs;
+	return 0;
+}
+
+static uint64_t section_end(Elf *elf, size_t shnum, GElf_Half shndx)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+
+	if (shndx == SHN_UNDEF || shndx >= SHN_LORESERVE || shndx >= shnum)
+		return 0;
+	scn = elf_getscn(elf, shndx);
+	if (!scn || !gelf_getshdr(scn, &shdr) || !(shdr.sh_flags & SHF_ALLOC))
+		return 0;
+	if (shdr.sh_addr + shdr.sh_size < shdr.sh_addr)
+		return 0;
+	return shdr.sh_addr + shdr.sh_size;
+}
+
+static int read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, size_t shnum,
+		       GElf_Half machine, struct collector *c)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t i, n, entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	int err;
+
+	if (!data || !data->d_buf || !entsize)
+		return -ENOEXEC;
+	n = data->d_size / entsize;
+	if (n > INT_MAX)
+		return -ENOEXEC;
+	for (i = 1; i < n; i++) {
+		struct raw_sym rs = { 0 };
+		const char *name;
+		GElf_Sym sym;
+		int type;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			return -ENOEXEC;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+			continue;
+		if (sym.st_value == 0 || sym.st_shndx == SHN_UNDEF)
+			continue;
+		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		rs.addr = sym.st_value;
+		/* Thumb functions have bit 0 set in their address. */
+		if (machine == EM_ARM)
+			rs.addr &= ~1ULL;
+		rs.size = sym.st_size;
+		if (rs.addr + rs.size < rs.addr)
+			continue;
+		rs.bind = GELF_ST_BIND(sym.st_info);
+		rs.sec_end = section_end(elf, shnum, sym.st_shndx);
+		err = blob_add(c, name, &rs.name_off);
+		if (!err)
+			err = sym_add(c, &rs);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Scan one note data block for NT_GNU_BUILD_ID; true when found. */
+static bool note_build_id(Elf_Data *data, struct elfsyms *e)
+{
+	size_t off = 0, next, name_off, desc_off;
+	GElf_Nhdr nhdr;
+
+	if (!data || !data->d_buf)
+		return false;
+	while (off < data->d_size &&
+	       (next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
+		const char *name = (const char *)data->d_buf + name_off;
+
+		if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
+		    !memcmp(name, "GNU", 4) && nhdr.n_descsz > 0 &&
+		    nhdr.n_descsz <= BUILD_ID_MAX) {
+			hex_encode((const unsigned char *)data->d_buf + desc_off, nhdr.n_descsz,
+				   e->build_id);
+			e->has_build_id = true;
+			return true;
+		}
+		off = next;
+	}
+	return false;
+}
+
+static int read_segments(Elf *elf, uint64_t file_size, struct elfsyms *e)
+{
+	size_t phnum, i;
+	GElf_Phdr phdr;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return -ENOEXEC;
+	if (!phnum)
+		return 0;
+	e->segs = calloc(phnum, sizeof(*e->segs));
+	if (!e->segs)
+		return -ENOMEM;
+	for (i = 0; i < phnum; i++) {
+		struct segment *s;
+
+		if (!gelf_getphdr(elf, (int)i, &phdr))
+			return -ENOEXEC;
+		if (phdr.p_type != PT_LOAD)
+			continue;
+		/* A segment past the end of the file means a truncated file. */
+		if (phdr.p_offset + phdr.p_filesz < phdr.p_offset ||
+		    phdr.p_offset + phdr.p_filesz > file_size ||
+		    phdr.p_vaddr + phdr.p_memsz < phdr.p_vaddr)
+			return -ENOEXEC;
+		s = &e->segs[e->nr_segs++];
+		s->off = phdr.p_offset;
+		s->vaddr = phdr.p_vaddr;
+		s->filesz = phdr.p_filesz;
+		s->memsz = phdr.p_memsz;
+		s->exec = phdr.p_flags & PF_X;
+	}
+	return 0;
+}
+
+/* Notes through program headers: files (vdso, some stripped) may lack sections. */
+static void segment_build_id(Elf *elf, struct elfsyms *e)
+{
+	size_t phnum, i;
+	GElf_Phdr phdr;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return;
+	for (i = 0; i < phnum && !e->has_build_id; i++) {
+		Elf_Data *data;
+
+		if (!gelf_getphdr(elf, (int)i, &phdr) || phdr.p_type != PT_NOTE)
+			continue;
+		data = elf_getdata_rawchunk(elf, phdr.p_offset, phdr.p_filesz,
+					    phdr.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+		note_build_id(data, e);
+	}
+}
+
+/* End of the executable segment holding @addr; bounds a last, sizeless symbol. */
+static uint64_t segment_end(const struct elfsyms *e, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_segs; i++) {
+		const struct segment *s = &e->segs[i];
+
+		if (addr >= s->vaddr && addr - s->vaddr < s->memsz)
+			return s->vaddr + s->memsz;
+	}
+	return 0;
+}
+
+/*
+ * Sort, keep one name per address, and give sizeless symbols (hand-written
+ * assembly, _init) the room up to the next symbol, but never past the end
+ * of their section so they do not swallow the PLT or padding.
+ */
+static int build_tables(struct collector *c, struct elfsyms *e)
+{
+	size_t i, j;
+
+	e->names = c->blob;
+	c->blob = NULL;
+	if (!c->nr)
+		return 0;
+
+	e->by_name = calloc(c->nr, sizeof(*e->by_name));
+	e->syms = calloc(c->nr, sizeof(*e->syms));
+	if (!e->by_name || !e->syms)
+		return -ENOMEM;
+
+	qsort_r(c->syms, c->nr, sizeof(*c->syms), raw_name_cmp, e->names);
+	for (i = 0; i < c->nr; i++) {
+		const struct raw_sym *rs = &c->syms[i];
+		struct elfsym *prev = e->nr_names ? &e->by_name[e->nr_names - 1] : NULL;
+		const char *name = e->names + rs->name_off;
+
+		/* .symtab and .dynsym repeat exported names. */
+		if (prev && prev->addr == rs->addr && !strcmp(prev->name, name))
+			continue;
+		e->by_name[e->nr_names++] = (struct elfsym){ name, rs->addr, rs->size };
+	}
+
+	qsort_r(c->syms, c->nr, sizeof(*c->syms), raw_addr_cmp, e->names);
+	for (i = 0; i < c->nr; i = j) {
+		const struct raw_sym *best = &c->syms[i];
+		uint64_t size = best->size, end;
+
+		for (j = i + 1; j < c->nr && c->syms[j].addr == best->addr; j++)
+			if (c->syms[j].size > size)
+				size = c->syms[j].size;
+		if (!size) {
+			end = best->sec_end ? best->sec_end : segment_end(e, best->addr);
+			if (j < c->nr && (!end || c->syms[j].addr < end))
+				end = c->syms[j].addr;
+			size = end > best->addr ? end - best->addr : 0;
+		}
+		e->syms[e->nr_syms++] = (struct elfsym){ e->names + best->name_off, best->addr, size };
+	}
+	/* The name index has the final sizes too. */
+	for (i = 0; i < e->nr_names; i++) {
+		const struct elfsym *s = elfsyms__find(e, e->by_name[i].addr);
+
+		if (!e->by_name[i].size && s && s->addr == e->by_name[i].addr)
+			e->by_name[i].size = s->size;
+	}
+	return 0;
+}
+
+/* libelf quietly treats out-of-file header tables as absent: refuse them. */
+static bool headers_fit(const GElf_Ehdr *ehdr, size_t phnum, size_t shnum, uint64_t file_size)
+{
+	/* libelf reports 0 sections when their table lies outside the file. */
+	if (ehdr->e_shnum > shnum)
+		shnum = ehdr->e_shnum;
+	if (ehdr->e_phnum != PN_XNUM && ehdr->e_phnum > phnum)
+		phnum = ehdr->e_phnum;
+	if (ehdr->e_shoff && !shnum)
+		shnum = 1;
+
+	uint64_t ph_end, sh_end;
+
+	ph_end = ehdr->e_phoff + (uint64_t)phnum * ehdr->e_phentsize;
+	sh_end = ehdr->e_shoff + (uint64_t)shnum * ehdr->e_shentsize;
+	if (phnum && (ehdr->e_phoff > file_size || ph_end > file_size))
+		return false;
+	if (shnum && (ehdr->e_shoff > file_size || sh_end > file_size))
+		return false;
+	return true;
+}
+
+static int load(Elf *elf, uint64_t file_size, struct elfsyms *e)
+{
+	struct collector c = { 0 };
+	size_t shnum, phnum;
+	GElf_Ehdr ehdr;
+	Elf_Scn *scn = NULL;
+	int err;
+
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr))
+		return -ENOEXEC;
+	if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN)
+		return -ENOEXEC;
+	e->is_dyn = ehdr.e_type == ET_DYN;
+	if (elf_getshdrnum(elf, &shnum) || elf_getphdrnum(elf, &phnum) ||
+	    !headers_fit(&ehdr, phnum, shnum, file_size))
+		return -ENOEXEC;
+	err = read_segments(elf, file_size, e);
+	if (err)
+		goto out_collector;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr)) {
+			err = -ENOEXEC;
+			goto out_collector;
+		}
+		if (shdr.sh_type == SHT_SYMTAB || shdr.sh_type == SHT_DYNSYM) {
+			err = read_symtab(elf, scn, &shdr, shnum, ehdr.e_machine, &c);
+			if (err)
+				goto out_collector;
+		} else if (shdr.sh_type == SHT_NOTE && !e->has_build_id) {
+			note_build_id(elf_getdata(scn, NULL), e);
+		}
+	}
+	if (!e->has_build_id)
+		segment_build_id(elf, e);
+	err = build_tables(&c, e);
+
+out_collector:
+	free(c.syms);
+	free(c.blob);
+	return err;
+}
+
+static struct elfsyms *open_elf(Elf *elf, uint64_t file_size)
+{
+	struct elfsyms *e;
+	int err;
+
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = load(elf, file_size, e);
+	if (err) {
+		elfsyms__free(e);
+		errno = -err;
+		return NULL;
+	}
+	return e;
+}
+
+struct elfsyms *elfsyms__open(const char *path)
+{
+	struct elfsyms *e = NULL;
+	struct stat st;
+	Elf *elf;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		err = errno;
+		goto out_fd;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		goto out_fd;
+	}
+	/* A FIFO or device could block or never end. */
+	if (!S_ISREG(st.st_mode)) {
+		err = ENOEXEC;
+		goto out_fd;
+	}
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf) {
+		err = ENOEXEC;
+		goto out_fd;
+	}
+	e = open_elf(elf, (uint64_t)st.st_size);
+	err = e ? 0 : errno;
+	elf_end(elf);
+	if (!e)
+		log_debug("elfsyms: failed to load %s: %s", path, strerror(err));
+
+out_fd:
+	close(fd);
+	errno = err;
+	return e;
+}
+
+struct elfsyms *elfsyms__open_mem(const void *data, size_t len)
+{
+	struct elfsyms *e = NULL;
+	char *copy;
+	Elf *elf;
+	int err;
+
+	if (!len) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	/* libelf may convert in place; never touch the caller's bytes. */
+	copy = malloc(len);
+	if (!copy) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, data, len);
+	elf_version(EV_CURRENT);
+	elf = elf_memory(copy, len);
+	if (!elf) {
+		err = ENOEXEC;
+		goto out_copy;
+	}
+	e = open_elf(elf, len);
+	err = e ? 0 : errno;
+	elf_end(elf);
+
+out_copy:
+	free(copy);
+	errno = err;
+	return e;
+}
+
+void elfsyms__free(struct elfsyms *e)
+{
+	if (!e)
+		return;
+	free(e->syms);
+	free(e->by_name);
+	free(e->names);
+	free(e->segs);
+	free(e);
+}
+
+const struct elfsym *elfsyms__find(const struct elfsyms *e, uint64_t addr)
+{
+	size_t lo = 0, hi = e->nr_syms;
+	const struct elfsym *s;
+
+	/* Last symbol starting at or below addr. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	s = &e->syms[lo - 1];
+	return addr - s->addr < s->size ? s : NULL;
+}
+
+size_t elfsyms__count(const struct elfsyms *e)
+{
+	return e->nr_syms;
+}
+
+const struct elfsym *elfsyms__at(const struct elfsyms *e, size_t i)
+{
+	return i < e->nr_syms ? &e->syms[i] : NULL;
+}
+
+const struct elfsym *elfsyms__by_name(const struct elfsyms *e, const char *name)
+{
+	size_t lo = 0, hi = e->nr_names;
+
+	/* Lower bound: the first entry of a name is its preferred one. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(e->by_name[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < e->nr_names && !strcmp(e->by_name[lo].name, name))
+		return &e->by_name[lo];
+	return NULL;
+}
+
+const char *elfsyms__build_id(const struct elfsyms *e)
+{
+	return e->has_build_id ? e->build_id : NULL;
+}
+
+int elfsyms__is_dyn(const struct elfsyms *e)
+{
+	return e->is_dyn;
+}
+
+/*
+ * Exact containment first, preferring an executable segment where linkers
+ * let two segments share bytes; then the page-rounded start of a segment,
+ * because a mapping starts on a page boundary that may lie before p_offset.
+ */
+int elfsyms__off_to_vaddr(const struct elfsyms *e, uint64_t off, uint64_t *vaddr)
+{
+	const struct segment *hit = NULL;
+	int pass;
+	size_t i;
+
+	for (pass = 0; pass < 2 && !hit; pass++) {
+		for (i = 0; i < e->nr_segs; i++) {
+			const struct segment *s = &e->segs[i];
+			uint64_t start = pass ? s->off & ~4095ULL : s->off;
+
+			if (off < start || off >= s->off + s->filesz)
+				continue;
+			if (!hit || (s->exec && !hit->exec))
+				hit = s;
+		}
+	}
+	if (!hit)
+		return -ENOENT;
+	/* Wraps when off is below p_offset (pass 2); the sum is still right. */
+	*vaddr = off - hit->off + hit->vaddr;
+	return 0;
+}
+
+int elfsyms__vaddr_to_off(const struct elfsyms *e, uint64_t vaddr, uint64_t *off)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_segs; i++) {
+		const struct segment *s = &e->segs[i];
+
+		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz) {
+			*off = vaddr - s->vaddr + s->off;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

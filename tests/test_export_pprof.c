@@ -1,0 +1,792 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pprof exporter: decode our own output with the generated protobuf-c code,
+ * then hand the same file to the real consumers, `go tool pprof` and
+ * `protoc --decode`, and check they read what the profile says.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "profile.pb-c.h"
+#include "sonde/export_pprof.h"
+#include "sonde/profile.h"
+
+#define PERIOD_NS 10000000ull /* 100 Hz */
+#define START_NS 1700000000123456789ull
+#define DURATION_NS 5000000000ull
+
+#define APP "/opt/sonde-test/app"
+#define APP_START 0x555555555000ull
+#define APP_END 0x555555556000ull
+#define APP_PGOFF 0x1000ull
+
+enum { L_MAIN, L_MID, L_HEAVY, L_LIGHT, L_UNSYM, L_KSYS, L_KWRITE, L_STATIC, NLOC };
+
+/* PIE text mapped at APP_START from file offset 0x1000 (vaddr 0x1000). */
+static const struct profile_location locs[NLOC] = {
+	[L_MAIN] = {.module = APP,
+		    .build_id = "abcdef0123",
+		    .address = 0x1139,
+		    .map_start = APP_START,
+		    .map_end = APP_END,
+		    .map_pgoff = APP_PGOFF,
+		    .nlines = 1,
+		    .lines = {{"main", "app.c", 10, 0}}},
+	/* compute() inlined into main(), calling heavy(). */
+	[L_MID] = {.module = APP,
+		   .build_id = "abcdef0123",
+		   .address = 0x1150,
+		   .map_start = APP_START,
+		   .map_end = APP_END,
+		   .map_pgoff = APP_PGOFF,
+		   .nlines = 2,
+		   .lines = {{"compute", "app.c", 31, 1}, {"main", "app.c", 12, 0}}},
+	[L_HEAVY] = {.module = APP,
+		     .build_id = "abcdef0123",
+		     .address = 0x1200,
+		     .map_start = APP_START,
+		     .map_end = APP_END,
+		     .map_pgoff = APP_PGOFF,
+		     .nlines = 1,
+		     .lines = {{"heavy", "app.c", 25, 0}}},
+	[L_LIGHT] = {.module = APP,
+		     .build_id = "abcdef0123",
+		     .address = 0x1300,
+		     .map_start = APP_START,
+		     .map_end = APP_END,
+		     .map_pgoff = APP_PGOFF,
+		     .nlines = 1,
+		     .lines = {{"light", "app.c", 40, 0}}},
+	[L_UNSYM] = {.module = "/opt/sonde-test/libfoo.so",
+		     .address = 0x1abc,
+		     .map_start = 0x7f0000001000ull,
+		     .map_end = 0x7f0000003000ull,
+		     .map_pgoff = 0x1000},
+	[L_KSYS] = {.module = "[kernel.kallsyms]",
+		    .address = 0xffffffff81001234ull,
+		    .flags = PROFILE_LOC_KERNEL,
+		    .nlines = 1,
+		    .lines = {{"do_syscall_64", NULL, 0, 0}}},
+	[L_KWRITE] = {.module = "[kernel.kallsyms]",
+		      .address = 0xffffffff81205678ull,
+		      .flags = PROFILE_LOC_KERNEL,
+		      .nlines = 1,
+		      .lines = {{"ksys_write", NULL, 0, 0}}},
+	/* Non-PIE executable: runs at its link address. */
+	[L_STATIC] = {.module = "/opt/sonde-test/static",
+		      .address = 0x401020,
+		      .map_start = 0x401000,
+		      .map_end = 0x402000,
+		      .map_pgoff = 0x1000,
+		      .nlines = 1,
+		      .lines = {{"static_fn", "static.c", 7, 0}}},
+};
+
+static uint32_t ids[NLOC];
+
+static struct profile *build_profile(void)
+{
+	struct profile *p = profile__new();
+	int i;
+
+	cr_assert_not_null(p);
+	profile__set_period_ns(p, PERIOD_NS);
+	profile__set_time(p, START_NS, DURATION_NS);
+	for (i = 0; i < NLOC; i++) {
+		int id = profile__intern_location(p, &locs[i]);
+
+		cr_assert_geq(id, 0);
+		ids[i] = id;
+	}
+	{
+		uint32_t s1[] = {ids[L_MID], ids[L_HEAVY]};
+		uint32_t s2[] = {ids[L_MAIN], ids[L_LIGHT]};
+		uint32_t s3[] = {ids[L_MAIN], ids[L_LIGHT], ids[L_KSYS], ids[L_KWRITE]};
+		uint32_t s4[] = {ids[L_MAIN], ids[L_UNSYM]};
+		uint32_t s5[] = {ids[L_STATIC]};
+
+		cr_assert_eq(profile__add(p, 100, "app", s1, 2, 300), 0);
+		cr_assert_eq(profile__add(p, 200, "worker", s2, 2, 60), 0);
+		cr_assert_eq(profile__add(p, 200, "worker", s2, 2, 40), 0);
+		cr_assert_eq(profile__add(p, 200, "worker", s3, 4, 50), 0);
+		cr_assert_eq(profile__add(p, 100, "app", s4, 2, 20), 0);
+		cr_assert_eq(profile__add(p, 300, "static", s5, 1, 7), 0);
+	}
+	return p;
+}
+
+static const char *write_profile(const struct profile *p, const char *name)
+{
+	static char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f, "fopen %s: %s", path, strerror(errno));
+	cr_assert_eq(pprof__write(p, f), 0);
+	cr_assert_eq(fclose(f), 0);
+	return path;
+}
+
+static uint8_t *gunzip(const char *path, size_t *out_len)
+{
+	size_t zlen, cap = 1 << 16;
+	char *z = read_file(path, &zlen);
+	uint8_t *out = malloc(cap);
+	z_stream zs = {0};
+	int zr;
+
+	cr_assert_not_null(z);
+	cr_assert_not_null(out);
+	/* A gzip member, not a bare zlib stream: that is what pprof sniffs. */
+	cr_assert_geq(zlen, 2);
+	cr_assert_eq((uint8_t)z[0], 0x1f);
+	cr_assert_eq((uint8_t)z[1], 0x8b);
+	cr_assert_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+	zs.next_in = (Bytef *)z;
+	zs.avail_in = zlen;
+	do {
+		if (zs.total_out == cap) {
+			cap *= 2;
+			out = realloc(out, cap);
+			cr_assert_not_null(out);
+		}
+		zs.next_out = out + zs.total_out;
+		zs.avail_out = cap - zs.total_out;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		cr_assert(zr == Z_OK || zr == Z_STREAM_END, "inflate: %d", zr);
+	} while (zr != Z_STREAM_END);
+	cr_assert_eq(zs.avail_in, 0, "trailing bytes after the gzip member");
+	*out_len = zs.total_out;
+	inflateEnd(&zs);
+	free(z);
+	return out;
+}
+
+static Perftools__Profiles__Profile *decode(const char *path)
+{
+	Perftools__Profiles__Profile *prof;
+	size_t len;
+	uint8_t *raw = gunzip(path, &len);
+
+	prof = perftools__profiles__profile__unpack(NULL, len, raw);
+	free(raw);
+	cr_assert_not_null(prof, "protobuf-c could not unpack the profile");
+	return prof;
+}
+
+static const char *str(const Perftools__Profiles__Profile *prof, int64_t i)
+{
+	cr_assert(i >= 0 && (size_t)i < prof->n_string_table, "string index %" PRId64, i);
+	return prof->string_table[i];
+}
+
+static const Perftools__Profiles__Location *loc_by_id(const Perftools__Profiles__Profile *prof,
+						      uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < prof->n_location; i++)
+		if (prof->location[i]->id == id)
+			return prof->location[i];
+	cr_assert_fail("no location %" PRIu64, id);
+	return NULL;
+}
+
+static const Perftools__Profiles__Mapping *map_by_id(const Perftools__Profiles__Profile *prof,
+						     uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < prof->n_mapping; i++)
+		if (prof->mapping[i]->id == id)
+			return prof->mapping[i];
+	cr_assert_fail("no mapping %" PRIu64, id);
+	return NULL;
+}
+
+static const char *fn_name(const Perftools__Profiles__Profile *prof, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < prof->n_function; i++)
+		if (prof->function[i]->id == id)
+			return str(prof, prof->function[i]->name);
+	cr_assert_fail("no function %" PRIu64, id);
+	return NULL;
+}
+
+/* The pprof location for our location index @which (ids are ours + 1). */
+static const Perftools__Profiles__Location *our_loc(const Perftools__Profiles__Profile *prof,
+						    int which)
+{
+	return loc_by_id(prof, (uint64_t)ids[which] + 1);
+}
+
+/* A sample's frames leaf first, "a;b;c", inline lines expanded; "?" if unnamed. */
+static void sample_frames(const Perftools__Profiles__Profile *prof,
+			  const Perftools__Profiles__Sample *s, char *buf, size_t len)
+{
+	size_t i, j, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < s->n_location_id; i++) {
+		const Perftools__Profiles__Location *l = loc_by_id(prof, s->location_id[i]);
+
+		if (!l->n_line)
+			n += snprintf(buf + n, len - n, "%s?", n ? ";" : "");
+		for (j = 0; j < l->n_line; j++)
+			n += snprintf(buf + n, len - n, "%s%s", n ? ";" : "",
+				      fn_name(prof, l->line[j]->function_id));
+		cr_assert_lt(n, len);
+	}
+}
+
+static const Perftools__Profiles__Sample *find_sample(const Perftools__Profiles__Profile *prof,
+						      const char *frames)
+{
+	char buf[512];
+	size_t i;
+
+	for (i = 0; i < prof->n_sample; i++) {
+		sample_frames(prof, prof->sample[i], buf, sizeof(buf));
+		if (!strcmp(buf, frames))
+			return prof->sample[i];
+	}
+	cr_assert_fail("no sample with frames %s", frames);
+	return NULL;
+}
+
+static void expect_labels(const Perftools__Profiles__Profile *prof,
+			  const Perftools__Profiles__Sample *s, int64_t pid, const char *comm)
+{
+	cr_assert_eq(s->n_label, 2);
+	cr_assert_str_eq(str(prof, s->label[0]->key), "pid");
+	cr_assert_eq(s->label[0]->num, pid);
+	cr_assert_eq(s->label[0]->str, 0);
+	cr_assert_str_eq(str(prof, s->label[1]->key), "comm");
+	cr_assert_str_eq(str(prof, s->label[1]->str), comm);
+	cr_assert_eq(s->label[1]->num, 0);
+}
+
+Test(export_pprof, decodes_to_the_profile)
+{
+	struct profile *p = build_profile();
+	Perftools__Profiles__Profile *prof = decode(write_profile(p, "decode.pb.gz"));
+	const Perftools__Profiles__Sample *s;
+	const Perftools__Profiles__Location *l;
+	const Perftools__Profiles__Mapping *m;
+	size_t i, j;
+
+	/* Header. */
+	cr_assert_geq(prof->n_string_table, 1);
+	cr_assert_str_eq(prof->string_table[0], "");
+	for (i = 0; i < prof->n_string_table; i++)
+		for (j = i + 1; j < prof->n_string_table; j++)
+			cr_assert_str_neq(prof->string_table[i], prof->string_table[j],
+					  "string %zu duplicated at %zu", i, j);
+	cr_assert_eq(prof->n_sample_type, 2);
+	cr_assert_str_eq(str(prof, prof->sample_type[0]->type), "samples");
+	cr_assert_str_eq(str(prof, prof->sample_type[0]->unit), "count");
+	cr_assert_str_eq(str(prof, prof->sample_type[1]->type), "cpu");
+	cr_assert_str_eq(str(prof, prof->sample_type[1]->unit), "nanoseconds");
+	cr_assert_not_null(prof->period_type);
+	cr_assert_str_eq(str(prof, prof->period_type->type), "cpu");
+	cr_assert_str_eq(str(prof, prof->period_type->unit), "nanoseconds");
+	cr_assert_eq(prof->period, (int64_t)PERIOD_NS);
+	cr_assert_eq(prof->time_nanos, (int64_t)START_NS);
+	cr_assert_eq(prof->duration_nanos, (int64_t)DURATION_NS);
+	cr_assert_str_eq(str(prof, prof->default_sample_type), "cpu");
+
+	/* Samples: merged, leaf first, values [count, count * period], labels. */
+	cr_assert_eq(prof->n_sample, 5);
+	s = find_sample(prof, "heavy;compute;main");
+	cr_assert_eq(s->n_location_id, 2);
+	cr_assert_eq(s->location_id[0], ids[L_HEAVY] + 1);
+	cr_assert_eq(s->location_id[1], ids[L_MID] + 1);
+	cr_assert_eq(s->n_value, 2);
+	cr_assert_eq(s->value[0], 300);
+	cr_assert_eq(s->value[1], 300 * (int64_t)PERIOD_NS);
+	expect_labels(prof, s, 100, "app");
+	s = find_sample(prof, "light;main");
+	cr_assert_eq(s->value[0], 100);
+	cr_assert_eq(s->value[1], 100 * (int64_t)PERIOD_NS);
+	expect_labels(prof, s, 200, "worker");
+	s = find_sample(prof, "ksys_write;do_syscall_64;light;main");
+	cr_assert_eq(s->value[0], 50);
+	expect_labels(prof, s, 200, "worker");
+	s = find_sample(prof, "?;main");
+	cr_assert_eq(s->value[0], 20);
+	expect_labels(prof, s, 100, "app");
+	s = find_sample(prof, "static_fn");
+	cr_assert_eq(s->value[0], 7);
+	expect_labels(prof, s, 300, "static");
+
+	/* Locations: one per profile location, inline chain innermost first. */
+	cr_assert_eq(prof->n_location, NLOC);
+	l = our_loc(prof, L_MID);
+	cr_assert_eq(l->n_line, 2);
+	cr_assert_str_eq(fn_name(prof, l->line[0]->function_id), "compute");
+	cr_assert_eq(l->line[0]->line, 31);
+	cr_assert_str_eq(fn_name(prof, l->line[1]->function_id), "main");
+	cr_assert_eq(l->line[1]->line, 12);
+	cr_assert_eq(l->is_folded, 0);
+	cr_assert_eq(our_loc(prof, L_UNSYM)->n_line, 0);
+
+	/* main appears in two locations but is one function. */
+	cr_assert_eq(prof->n_function, 7);
+
+	/* Addresses: runtime form inside the mapping (see export_pprof.h). */
+	cr_assert_eq(our_loc(prof, L_MAIN)->address, APP_START + 0x139);
+	cr_assert_eq(our_loc(prof, L_HEAVY)->address, APP_START + 0x200);
+	cr_assert_eq(our_loc(prof, L_UNSYM)->address, 0x7f0000001abcull);
+	cr_assert_eq(our_loc(prof, L_STATIC)->address, 0x401020);
+	cr_assert_eq(our_loc(prof, L_KWRITE)->address, 0xffffffff81205678ull);
+	for (i = 0; i < prof->n_location; i++) {
+		l = prof->location[i];
+		cr_assert_neq(l->mapping_id, 0);
+		m = map_by_id(prof, l->mapping_id);
+		cr_assert(l->address >= m->memory_start && l->address < m->memory_limit,
+			  "location %" PRIu64 " at %#" PRIx64 " outside [%#" PRIx64 ", %#" PRIx64
+			  ")",
+			  l->id, l->address, m->memory_start, m->memory_limit);
+	}
+
+	/* Mappings: app, libfoo, kernel, static. */
+	cr_assert_eq(prof->n_mapping, 4);
+	m = map_by_id(prof, our_loc(prof, L_HEAVY)->mapping_id);
+	cr_assert_str_eq(str(prof, m->filename), APP);
+	cr_assert_str_eq(str(prof, m->build_id), "abcdef0123");
+	cr_assert_eq(m->memory_start, APP_START);
+	cr_assert_eq(m->memory_limit, APP_END);
+	cr_assert_eq(m->file_offset, APP_PGOFF);
+	cr_assert(m->has_functions && m->has_filenames && m->has_line_numbers &&
+		  m->has_inline_frames);
+	cr_assert_eq(our_loc(prof, L_MAIN)->mapping_id, our_loc(prof, L_HEAVY)->mapping_id);
+	m = map_by_id(prof, our_loc(prof, L_UNSYM)->mapping_id);
+	cr_assert_str_eq(str(prof, m->filename), "/opt/sonde-test/libfoo.so");
+	cr_assert_eq(m->build_id, 0);
+	cr_assert_eq(m->has_functions, 0);
+	m = map_by_id(prof, our_loc(prof, L_KSYS)->mapping_id);
+	cr_assert_eq(our_loc(prof, L_KWRITE)->mapping_id, our_loc(prof, L_KSYS)->mapping_id);
+	cr_assert_str_eq(str(prof, m->filename), "[kernel.kallsyms]");
+	cr_assert_eq(m->memory_start, 0xffffffff81001000ull);
+	cr_assert_eq(m->memory_limit, 0xffffffff81206000ull);
+	cr_assert(m->has_functions);
+	cr_assert_eq(m->has_filenames, 0);
+
+	perftools__profiles__profile__free_unpacked(prof, NULL);
+	profile__free(p);
+}
+
+Test(export_pprof, kernel_location_without_module_gets_kernel_mapping)
+{
+	struct profile *p = profile__new();
+	struct profile_location k = {.address = 0xffffffff81000010ull,
+				     .flags = PROFILE_LOC_KERNEL,
+				     .nlines = 1,
+				     .lines = {{"schedule", NULL, 0, 0}}};
+	struct profile_location none = {.address = 0x1234};
+	Perftools__Profiles__Profile *prof;
+	const Perftools__Profiles__Location *l;
+	uint32_t st[2];
+	int id;
+
+	cr_assert_not_null(p);
+	id = profile__intern_location(p, &none);
+	cr_assert_geq(id, 0);
+	st[0] = id;
+	id = profile__intern_location(p, &k);
+	cr_assert_geq(id, 0);
+	st[1] = id;
+	cr_assert_eq(profile__add(p, 1, "k", st, 2, 3), 0);
+	prof = decode(write_profile(p, "kernel.pb.gz"));
+
+	cr_assert_eq(prof->n_mapping, 1);
+	l = loc_by_id(prof, st[1] + 1);
+	cr_assert_eq(l->mapping_id, prof->mapping[0]->id);
+	cr_assert_str_eq(str(prof, prof->mapping[0]->filename), "[kernel.kallsyms]");
+	/* An address in no mapping stays as it is, with no mapping. */
+	l = loc_by_id(prof, st[0] + 1);
+	cr_assert_eq(l->mapping_id, 0);
+	cr_assert_eq(l->address, 0x1234);
+	cr_assert_eq(prof->n_sample, 1);
+	expect_labels(prof, prof->sample[0], 1, "k");
+
+	perftools__profiles__profile__free_unpacked(prof, NULL);
+	profile__free(p);
+}
+
+Test(export_pprof, address_guesses_stay_in_mapping)
+{
+	/* lld-style layout: file offset 0x600 of a one-page mapping at vaddr 0x1600. */
+	struct profile_location lld = {.module = "/x/lld.so",
+				       .address = 0x1600,
+				       .map_start = 0x7f0000010000ull,
+				       .map_end = 0x7f0000011000ull};
+	struct profile *p = profile__new();
+	Perftools__Profiles__Profile *prof;
+	uint32_t st[1];
+	int id;
+
+	cr_assert_not_null(p);
+	id = profile__intern_location(p, &lld);
+	cr_assert_geq(id, 0);
+	st[0] = id;
+	cr_assert_eq(profile__add(p, 5, "x", st, 1, 1), 0);
+	prof = decode(write_profile(p, "lld.pb.gz"));
+	cr_assert_eq(prof->location[0]->address, 0x7f0000010600ull);
+	perftools__profiles__profile__free_unpacked(prof, NULL);
+	profile__free(p);
+}
+
+/* ---- the real consumers ---- */
+
+static const char *find_in_path(const char *name, const char *fallback)
+{
+	static char buf[4][4096];
+	static int slot;
+	char *b = buf[slot++ % 4];
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+
+	if (path) {
+		copy = strdup(path);
+		cr_assert_not_null(copy);
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(b, sizeof(buf[0]), "%s/%s", dir, name);
+			if (!access(b, X_OK)) {
+				free(copy);
+				return b;
+			}
+		}
+		free(copy);
+	}
+	if (fallback && !access(fallback, X_OK))
+		return fallback;
+	return NULL;
+}
+
+static void skip_or_fail(const char *what)
+{
+	const char *ci = getenv("CI");
+
+	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1")))
+		cr_assert_fail("%s not found, and CI=true forbids skipping", what);
+	cr_skip_test("%s not found", what);
+}
+
+static const char *go_bin(void)
+{
+	const char *go = find_in_path("go", "/usr/lib/go/bin/go");
+	char dir[4200];
+
+	if (!go) {
+		skip_or_fail("go (golang-go)");
+		return NULL;
+	}
+	/* go wants a writable home and cache, which meson test may not give. */
+	snprintf(dir, sizeof(dir), "%s/gohome", test_tmpdir());
+	mkdir(dir, 0700);
+	setenv("HOME", dir, 1);
+	snprintf(dir, sizeof(dir), "%s/gohome/cache", test_tmpdir());
+	setenv("GOCACHE", dir, 1);
+	snprintf(dir, sizeof(dir), "%s/gohome/gopath", test_tmpdir());
+	setenv("GOPATH", dir, 1);
+	setenv("GOFLAGS", "-mod=mod", 1);
+	setenv("GOTOOLCHAIN", "local", 1);
+	/* No browser, no symbol server: only the file. */
+	setenv("PPROF_TMPDIR", test_tmpdir(), 1);
+	return go;
+}
+
+/* Run go tool pprof with @args (NULL-terminated) on @file; stdout. */
+static char *pprof_run(const char *file, const char *a1, const char *a2, const char *a3)
+{
+	const char *go = go_bin();
+	char *argv[9];
+	char *out = NULL, *err = NULL;
+	int n = 0, rc;
+
+	argv[n++] = (char *)go;
+	argv[n++] = "tool";
+	argv[n++] = "pprof";
+	if (a1)
+		argv[n++] = (char *)a1;
+	if (a2)
+		argv[n++] = (char *)a2;
+	if (a3)
+		argv[n++] = (char *)a3;
+	argv[n++] = (char *)file;
+	argv[n] = NULL;
+	rc = run_cmd(argv, &out, &err);
+	cr_assert_eq(rc, 0, "go tool pprof %s failed (%d): %s", a1 ? a1 : "", rc, err);
+	free(err);
+	return out;
+}
+
+/*
+ * The flat and cum columns of -top's row for @fn, as printed. Rows read
+ * "flat flat% sum% cum cum% name".
+ */
+static void top_row(const char *top, const char *fn, char *flat, char *cum)
+{
+	const char *line = top;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		char f[64], fp[64], sp[64], c[64], cp[64], name[256];
+
+		if (sscanf(line, "%63s %63s %63s %63s %63s %255[^\n]", f, fp, sp, c, cp, name) ==
+			    6 &&
+		    !strcmp(name, fn)) {
+			strcpy(flat, f);
+			strcpy(cum, c);
+			return;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	cr_assert_fail("no row for %s in:\n%s", fn, top);
+}
+
+static void expect_top(const char *top, const char *fn, const char *flat, const char *cum)
+{
+	char f[64], c[64];
+
+	top_row(top, fn, f, c);
+	cr_expect_str_eq(f, flat, "%s flat", fn);
+	cr_expect_str_eq(c, cum, "%s cum", fn);
+}
+
+Test(export_pprof, go_tool_pprof_top, .timeout = 300)
+{
+	struct profile *p = build_profile();
+	const char *file = write_profile(p, "top.pb.gz");
+	char *out;
+
+	out = pprof_run(file, "-top", "-nodecount=50", "-sample_index=samples");
+	cr_assert(strstr(out, "Type: samples\n"), "%s", out);
+	cr_assert(strstr(out, "of 477 total"), "%s", out);
+	expect_top(out, "heavy", "300", "300");
+	expect_top(out, "light", "100", "150");
+	expect_top(out, "ksys_write", "50", "50");
+	expect_top(out, "do_syscall_64", "0", "50");
+	expect_top(out, "static_fn", "7", "7");
+	/* Unsymbolized: pprof names it after the mapping's file. */
+	expect_top(out, "[libfoo.so]", "20", "20");
+	expect_top(out, "main", "0", "470");
+	/* pprof marks frames it knows were inlined. */
+	expect_top(out, "compute (inline)", "0", "300");
+	free(out);
+
+	/* The default sample type is CPU time: 300 samples * 10 ms. */
+	out = pprof_run(file, "-top", "-nodecount=50", NULL);
+	cr_assert(strstr(out, "Type: cpu\n"), "%s", out);
+	cr_assert(strstr(out, "of 4770ms total"), "%s", out);
+	expect_top(out, "heavy", "3000ms", "3000ms");
+	expect_top(out, "light", "1000ms", "1500ms");
+	free(out);
+	profile__free(p);
+}
+
+Test(export_pprof, go_tool_pprof_traces, .timeout = 300)
+{
+	struct profile *p = build_profile();
+	char *out = pprof_run(write_profile(p, "traces.pb.gz"), "-traces", "-sample_index=samples",
+			      NULL);
+
+	/* Labels, then the leaf at the top and inline frames expanded. */
+	cr_assert(strstr(out, "      comm:  app\n"
+			      "       pid:  100\n"
+			      "       300   heavy\n"
+			      "             compute (inline)\n"
+			      "             main\n"
+			      "-----------+"),
+		  "%s", out);
+	cr_assert(strstr(out, "      comm:  worker\n"
+			      "       pid:  200\n"
+			      "        50   ksys_write\n"
+			      "             do_syscall_64\n"
+			      "             light\n"
+			      "             main\n"
+			      "-----------+"),
+		  "%s", out);
+	cr_assert(strstr(out, "       pid:  300\n"
+			      "         7   static_fn\n"
+			      "-----------+"),
+		  "%s", out);
+	free(out);
+	profile__free(p);
+}
+
+Test(export_pprof, go_tool_pprof_raw_addresses, .timeout = 300)
+{
+	struct profile *p = build_profile();
+	char *out = pprof_run(write_profile(p, "raw.pb.gz"), "-raw", NULL, NULL);
+	char want[256];
+
+	/* Runtime addresses, each inside its mapping's range. */
+	snprintf(want, sizeof(want), "0x%llx M=", APP_START + 0x200);
+	cr_assert(strstr(out, want), "%s", out);
+	cr_assert(strstr(out, "0x7f0000001abc M="), "%s", out);
+	cr_assert(strstr(out, "0xffffffff81205678 M="), "%s", out);
+	cr_assert(strstr(out, "0x401020 M="), "%s", out);
+	snprintf(want, sizeof(want), "0x%llx/0x%llx/0x%llx %s abcdef0123", APP_START, APP_END,
+		 APP_PGOFF, APP);
+	cr_assert(strstr(out, want), "want %s in:\n%s", want, out);
+	free(out);
+	profile__free(p);
+}
+
+/* A function of this very binary for pprof to find on its own. */
+__attribute__((noinline)) int pprof_probe_target(int x)
+{
+	return x * 3 + 1;
+}
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	/* The first object is the executable. */
+	*(uint64_t *)ctx = info->dlpi_addr;
+	return 1;
+}
+
+/*
+ * The strongest check of the address choice: leave a location of this
+ * test binary unsymbolized and let pprof symbolize it from the ELF file
+ * through the Mapping. It only finds our function if address, mapping
+ * start and offset agree.
+ */
+Test(export_pprof, go_tool_pprof_symbolizes_our_address, .timeout = 300)
+{
+	uint64_t pc = (uint64_t)(uintptr_t)pprof_probe_target + 4, bias = 0;
+	struct profile_location loc = {0};
+	char exe[4096], line[4096];
+	struct profile *p;
+	uint32_t id[1];
+	ssize_t n;
+	FILE *maps;
+	char *out;
+	int r;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert_gt(n, 0);
+	exe[n] = '\0';
+	dl_iterate_phdr(find_self, &bias);
+	maps = fopen("/proc/self/maps", "r");
+	cr_assert_not_null(maps);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long s, e, off;
+
+		if (sscanf(line, "%llx-%llx %*s %llx", &s, &e, &off) == 3 && pc >= s && pc < e) {
+			loc.map_start = s;
+			loc.map_end = e;
+			loc.map_pgoff = off;
+		}
+	}
+	fclose(maps);
+	cr_assert_neq(loc.map_end, 0);
+	loc.module = exe;
+	loc.address = pc - bias;
+	p = profile__new();
+	cr_assert_not_null(p);
+	r = profile__intern_location(p, &loc);
+	cr_assert_geq(r, 0);
+	id[0] = r;
+	cr_assert_eq(profile__add(p, 1, "self", id, 1, 9), 0);
+	cr_assert_eq(pprof_probe_target(1), 4);
+
+	out = pprof_run(write_profile(p, "self.pb.gz"), "-top", "-sample_index=samples", NULL);
+	expect_top(out, "pprof_probe_target", "9", "9");
+	free(out);
+	profile__free(p);
+}
+
+Test(export_pprof, protoc_decodes_with_schema, .timeout = 120)
+{
+	const char *protoc = find_in_path("protoc", NULL);
+	struct profile *p = build_profile();
+	char raw_path[4200], cmd[12800], *out = NULL, *err = NULL;
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	size_t len;
+	uint8_t *raw;
+	FILE *f;
+	int rc;
+
+	if (!protoc) {
+		profile__free(p);
+		skip_or_fail("protoc (protobuf-compiler)");
+		return;
+	}
+	raw = gunzip(write_profile(p, "protoc.pb.gz"), &len);
+	snprintf(raw_path, sizeof(raw_path), "%s/protoc.pb", test_tmpdir());
+	f = fopen(raw_path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(raw, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "exec '%s' --proto_path='%s' --decode perftools.profiles.Profile profile.proto "
+		 "< '%s'",
+		 protoc, source_path("proto"), raw_path);
+	rc = run_cmd(argv, &out, &err);
+	cr_assert_eq(rc, 0, "protoc --decode failed: %s", err);
+	cr_assert(strstr(out, "string_table: \"heavy\"\n"), "%s", out);
+	cr_assert(strstr(out, "period: 10000000\n"), "%s", out);
+	cr_assert(strstr(out, "time_nanos: 1700000000123456789\n"), "%s", out);
+	cr_assert(strstr(out, "  value: 300\n  value: 3000000000\n"), "%s", out);
+	cr_assert(strstr(out, "memory_start: 93824992235520\n"), "%s", out);
+	free(raw);
+	free(out);
+	free(err);
+	profile__free(p);
+}
+
+Test(export_pprof, empty_profile_opens_in_pprof, .timeout = 300)
+{
+	struct profile *p = profile__new();
+	Perftools__Profiles__Profile *prof;
+	const char *file;
+	char *out;
+
+	cr_assert_not_null(p);
+	file = write_profile(p, "empty.pb.gz");
+	prof = decode(file);
+	cr_assert_eq(prof->n_sample, 0);
+	cr_assert_eq(prof->n_location, 0);
+	cr_assert_eq(prof->n_mapping, 0);
+	cr_assert_str_eq(prof->string_table[0], "");
+	cr_assert_eq(prof->n_sample_type, 2);
+	perftools__profiles__profile__free_unpacked(prof, NULL);
+
+	out = pprof_run(file, "-top", NULL, NULL);
+	cr_assert(strstr(out, "Type: cpu\n"), "%s", out);
+	free(out);
+	profile__free(p);
+}
+
+Test(export_pprof, write_error_is_reported)
+{
+	struct profile *p = build_profile();
+	FILE *f = fopen("/dev/full", "wb");
+
+	if (!f) {
+		profile__free(p);
+		cr_skip_test("no /dev/full");
+	}
+	/* Unbuffered, so the failure shows in pprof__write, not in fclose. */
+	setvbuf(f, NULL, _IONBF, 0);
+	cr_assert_eq(pprof__write(p, f), -ENOSPC);
+	fclose(f);
+	profile__free(p);
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sonde record end to end, under root with BPF: profile the cpu_split
+ * fixture (parent -> heavy 3x light) by -p and by -- CMD and check the
+ * stacks, the split and the sample count; and the error paths.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+#define FREQ 499
+#define FREQ_S "499"
+
+struct folded_stats {
+	unsigned long total; /* all samples */
+	unsigned long heavy; /* stacks whose leaf is heavy */
+	unsigned long light;
+	unsigned long chain_heavy; /* heavy reached as ...;main;parent;heavy */
+	unsigned long chain_light;
+	unsigned long lines;
+};
+
+/* Sum a folded file; @chain is the expected "caller;parent;" prefix. */
+static void folded_scan(const char *text, const char *chain, struct folded_stats *st)
+{
+	char want_h[256], want_l[256];
+	const char *line = text;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(want_h, sizeof(want_h), "%s;parent;heavy ", chain);
+	snprintf(want_l, sizeof(want_l), "%s;parent;light ", chain);
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		const char *sp;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[8192];
+		unsigned long count;
+
+		cr_assert(len < sizeof(buf), "folded line too long");
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		sp = strrchr(buf, ' ');
+		cr_assert(sp, "folded line without a count: '%s'", buf);
+		count = strtoul(sp + 1, NULL, 10);
+		cr_assert(count > 0, "folded line with a zero count: '%s'", buf);
+		st->total += count;
+		st->lines++;
+		if (strstr(buf, ";heavy ")) {
+			st->heavy += count;
+			if (strstr(buf, want_h))
+				st->chain_heavy += count;
+		}
+		if (strstr(buf, ";light ")) {
+			st->light += count;
+			if (strstr(buf, want_l))
+				st->chain_light += count;
+		}
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+}
+
+static void check_split(const struct folded_stats *st, double secs, const char *what)
+{
+	double expect = FREQ * secs, ratio;
+
+	cr_log_info("%s: total %lu heavy %lu light %lu (chain %lu/%lu)", what, st->total,
+		    st->heavy, st->light, st->chain_heavy, st->chain_light);
+	/* Total samples within 20 % of F x duration (single-threaded busy loop). */
+	cr_expect(st->total >= expect * 0.8 && st->total <= expect * 1.2,
+		  "%s: %lu samples, expected %.0f +- 20%%", what, st->total, expect);
+	cr_assert(st->light > 0, "%s: no samples in light()", what);
+	/* heavy does 3x light's work: ratio 3 within 15 %. */
+	ratio = (double)st->heavy / st->light;
+	cr_expect(ratio >= 3 * 0.85 && ratio <= 3 * 1.15, "%s: heavy/light = %.2f, want 3 +- 15%%",
+		  what, ratio);
+	/* Parent/child order: every heavy/light sample sits under parent. */
+	cr_expect_eq(st->chain_heavy, st->heavy, "%s: %lu of %lu heavy samples not under parent",
+		     what, st->heavy - st->chain_heavy, st->heavy);
+	cr_expect_eq(st->chain_light, st->light, "%s: %lu of %lu light samples not under parent",
+		     what, st->light - st->chain_light, st->light);
+	/* Nearly all of the fixture's time is in heavy/light. */
+	cr_expect(st->heavy + st->light >= st->total * 0.9, "%s: only %lu of %lu samples in the work",
+		  what, st->heavy + st->light, st->total);
+}
+
+/* Start cpu_split in the background; returns its PID once it runs. */
+static pid_t start_fixture(const char *secs, const char *mode, FILE **out)
+{
+	char cmd[4096];
+	FILE *p;
+	int pid = 0;
+
+	snprintf(cmd, sizeof(cmd), "exec %s %s %s", fixture_path("cpu_split"), secs, mode ? mode : "");
+	p = popen(cmd, "r");
+	cr_assert(p, "popen: %s", strerror(errno));
+	cr_assert_eq(fscanf(p, "ready %d", &pid), 1, "fixture did not start");
+	*out = p;
+	return pid;
+}
+
+static void stop_fixture(pid_t pid, FILE *p)
+{
+	kill(pid, SIGKILL);
+	pclose(p);
+}
+
+Test(record, pid_folded, .timeout = 120)
+{
+	char out[512], pidarg[32], *text, *err = NULL;
+	struct folded_stats st;
+	FILE *fp;
+	pid_t pid;
+	int rc;
+
+	require_bpf();
+	pid = start_fixture("30", NULL, &fp);
+	snprintf(pidarg, sizeof(pidarg), "%d", pid);
+	snprintf(out, sizeof(out), "%s/pid.folded", test_tmpdir());
+	{
+		char *argv[] = { (char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-d", "3",
+				 "-o", out, NULL };
+		rc = run_cmd(argv, NULL, &err);
+	}
+	stop_fixture(pid, fp);
+	cr_assert_eq(rc, 0, "sonde record -p failed (%d): %s", rc, err);
+	cr_expect(strstr(err, " samples, 0 lost") != NULL, "summary line missing: %s", err);
+	text = read_file(out, NULL);
+	cr_assert(text, "no output file");
+	folded_scan(text, "main;run", &st);
+	check_split(&st, 3, "-p");
+	/* Folded lines start with the comm. */
+	cr_expect(!strncmp(text, "cpu_split;", 10), "first line: %.60s", text);
+	free(text);
+	free(err);
+}
+
+Test(record, cmd_folded, .timeout = 120)
+{
+	char out[512], *text, *err = NULL;
+	struct folded_stats st;
+	int rc;
+
+	require_bpf();
+	snprintf(out, sizeof(out), "%s/cmd.folded", test_tmpdir());
+	{
+		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "-o", out, "--",
+				 (char *)fixture_path("cpu_split"), "3", NULL };
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_assert_eq(rc, 0, "sonde record -- CMD failed (%d): %s", rc, err);
+	text = read_file(out, NULL);
+	cr_assert(text, "no output file");
+	folded_scan(text, "main;run", &st);
+	check_split(&st, 3, "-- CMD");
+	free(text);
+	free(err);
+}
+
+/* A thread created after attach is sampled too. */
+Test(record, thread_after_attach, .timeout = 120)
+{
+	char out[512], pidarg[32], *text, *err = NULL;
+	struct folded_stats st;
+	FILE *fp;
+	pid_t pid;
+	int rc;
+
+	require_bpf();
+	pid = start_fixture("2", "--thread", &fp);
+	snprintf(pidarg, sizeof(pidarg), "%d", pid);
+	snprintf(out, sizeof(out), "%s/thread.folded", test_tmpdir());
+	{
+		/* Ends when the fixture exits, after ~2.3 s. */
+		char *argv[] = { (char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-o",
+				 out, NULL };
+		rc = run_cmd(argv, NULL, &err);
+	}
+	stop_fixture(pid, fp);
+	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
+	text = read_file(out, NULL);
+	cr_assert(text, "no output file");
+	folded_scan(text, "worker_thread;run", &st);
+	cr_expect(st.chain_heavy > 0 && st.chain_heavy == st.heavy,
+		  "thread stacks: %lu heavy, %lu under worker_thread;run;parent", st.heavy,
+		  st.chain_heavy);
+	check_split(&st, 2, "thread");
+	free(text);
+	free(err);
+}
+
+Test(record, svg_output, .timeout = 120)
+{
+	char out[512], *text, *err = NULL;
+	int rc;
+
+	require_bpf();
+	snprintf(out, sizeof(out), "%s/cmd.svg", test_tmpdir());
+	{
+		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "-o", out, "--",
+				 (char *)fixture_path("cpu_split"), "1", NULL };
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
+	text = read_file(out, NULL);
+	cr_assert(text, "no svg written");
+	cr_expect(strstr(text, "<svg") != NULL);
+	cr_expect(strstr(text, ">heavy (") != NULL || strstr(text, "<title>heavy (") != NULL,
+		  "svg has no heavy frame");
+	free(text);
+	free(err);
+}
+
+Test(record, top_table, .timeout = 120)
+{
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	require_bpf();
+	{
+		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "--",
+				 (char *)fixture_path("cpu_split"), "1", NULL };
+		rc = run_cmd(argv, &out, &err);
+	}
+	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
+	/* heavy is the hottest function: first row of the table. */
+	{
+		const char *h = strstr(out, "heavy"), *l = strstr(out, "light");
+
+		cr_expect(h && l && h < l, "table does not rank heavy above light:\n%s", out);
+	}
+	free(out);
+	free(err);
+}
+
+/* Whole system: the fixture shows up among everything else. */
+Test(record, all_cpus, .timeout = 120)
+{
+	char out[512], *text, *err = NULL;
+	struct folded_stats st;
+	FILE *fp;
+	pid_t pid;
+	int rc;
+
+	require_bpf();
+	pid = start_fixture("30", NULL, &fp);
+	snprintf(out, sizeof(out), "%s/all.folded", test_tmpdir());
+	{
+		char *argv[] = { (char *)sonde_bin(), "record", "-a", "-F", FREQ_S, "-d", "2",
+				 "-o", out, NULL };
+		rc = run_cmd(argv, NULL, &err);
+	}
+	stop_fixture(pid, fp);
+	cr_assert_eq(rc, 0, "sonde record -a failed (%d): %s", rc, err);
+	text = read_file(out, NULL);
+	cr_assert(text);
+	folded_scan(text, "main;run", &st);
+	/* At least the fixture's 2 s at F Hz, minus 20 %, are in there. */
+	cr_expect(st.heavy + st.light >= FREQ * 2 * 0.8, "fixture has %lu samples in -a",
+		  st.heavy + st.light);
+	cr_expect(st.total >= st.heavy + st.light);
+	free(text);
+	free(err);
+}
+
+static void expect_error(char **argv, const char *needle, const char *no_file)
+{
+	char *out = NULL, *err = NULL;
+	int rc = run_cmd(argv, &out, &err);
+
+	cr_expect_neq(rc, 0, "'%s %s' should fail", argv[1], argv[2]);
+	cr_expect(strstr(err, needle) != NULL, "stderr lacks '%s': %s", needle, err);
+	/* One clear line. */
+	cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "more than one line: %s", err);
+	if (no_file) {
+		struct stat sb;
+
+		cr_expect(stat(no_file, &sb) < 0, "%s written despite the error", no_file);
+	}
+	free(out);
+	free(err);
+}
+
+Test(record, bad_pid)
+{
+	char out[512];
+
+	require_bpf();
+	snprintf(out, sizeof(out), "%s/never.folded", test_tmpdir());
+	char *argv[] = { (char *)sonde_bin(), "record", "-p", "999999999", "-o", out, NULL };
+	expect_error(argv, "cannot attach to PID 999999999: no such process", out);
+}
+
+Test(record, bad_command)
+{
+	char out[512];
+
+	require_bpf();
+	snprintf(out, sizeof(out), "%s/never2.folded", test_tmpdir());
+	char *argv[] = { (char *)sonde_bin(), "record", "-o", out, "--", "/nonexistent/prog", NULL };
+	expect_error(argv, "cannot run '/nonexistent/prog': No such file or directory", out);
+}
+
+Test(record, unwritable_output)
+{
+	require_bpf();
+	char *argv[] = { (char *)sonde_bin(), "record", "-o", "/nonexistent/dir/cpu.svg", "--",
+			 "/bin/true", NULL };
+	expect_error(argv, "cannot write '/nonexistent/dir/cpu.svg'", NULL);
+}
+
+Test(record, unknown_extension)
+{
+	char *argv[] = { (char *)sonde_bin(), "record", "-o", "cpu.png", "-p", "1", NULL };
+	expect_error(argv, "cannot tell the format of 'cpu.png'", NULL);
+}
+
+Test(record, no_target)
+{
+	char *argv[] = { (char *)sonde_bin(), "record", "-F", "99", NULL };
+	expect_error(argv, "no target", NULL);
+}
+
+/* Without privileges: one line naming the capability. */
+Test(record, missing_privilege)
+{
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	require_bpf();
+	/* setpriv drops every capability while staying uid 0. */
+	{
+		char *argv[] = { "/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-all", "--",
+				 (char *)sonde_bin(), "record", "-p", "1", "-d", "1", NULL };
+		rc = run_cmd(argv, &out, &err);
+	}
+	cr_expect_neq(rc, 0);
+	cr_expect(strstr(err, "missing privilege: CAP_BPF and CAP_PERFMON") != NULL, "stderr: %s",
+		  err);
+	free(out);
+	free(err);
+}
