@@ -3,6 +3,11 @@
  * CPU sampling: runs on every cpu-clock tick of every online CPU, keeps
  * ticks of targeted processes, captures kernel and user stacks and sends
  * them to the collector through a ring buffer.
+ *
+ * In DWARF mode (stack_size > 0) it also copies the user registers and the
+ * top stack_size bytes of the user stack, which the collector unwinds with
+ * the binaries' .eh_frame: distro binaries have no frame pointers, so the
+ * kernel's frame-pointer walk alone stops after a frame or two.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,6 +26,8 @@ const volatile __u32 follow_forks = 0; /* 1: children of targets become targets 
 const volatile __u32 capture_kernel = 1;
 /* Wake the collector only when this much data waits; it polls on a timer. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/* Bytes of user stack to copy per sample; 0 = frame pointers only. */
+const volatile __u32 stack_size = 0;
 
 /* TGIDs to sample; max_entries is set by the collector (--max-pids). */
 struct {
@@ -35,9 +42,13 @@ struct {
 	__uint(max_entries, 4096 * 1024); /* resized by the collector */
 } samples SEC(".maps");
 
-/* A sample is built here: too large for the 512-byte BPF stack. */
+/*
+ * A sample is built here, one slot per CPU (indexed by CPU id, sized by the
+ * collector): with its stack snapshot it is larger than both the 512-byte
+ * BPF stack and the 32 KiB limit of a per-CPU map value.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sonde_sample);
@@ -58,19 +69,80 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* Offset in ips[] (bytes) past which a snapshot chunk may not start. */
+#define STACK_OFF_MAX (2 * SONDE_MAX_STACK * 8 + SONDE_MAX_STACK_BYTES)
+
+/*
+ * Copy the user registers and up to stack_size bytes of user stack from sp
+ * upward to byte offset @off of ips[]. Page by page: a read that would
+ * cross the top of the stack mapping fails as a whole, so the pages below
+ * it are kept. Returns the bytes copied.
+ */
+static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 copied = 0;
+	__u64 sp;
+
+	/* Kernel threads have no user stack. */
+	if (!BPF_CORE_READ(task, mm))
+		return 0;
+	/*
+	 * The registers saved at the kernel entry: the interrupted user state
+	 * for a tick in user mode, the syscall's caller for one in the kernel.
+	 */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	s->user_ip = PT_REGS_IP_CORE(regs);
+	s->user_sp = PT_REGS_SP_CORE(regs);
+	s->user_bp = PT_REGS_FP_CORE(regs);
+	sp = s->user_sp;
+	if (!sp)
+		return 0;
+	for (int i = 0; i < SONDE_MAX_STACK_BYTES / SONDE_PAGE_SIZE + 1; i++) {
+		__u64 chunk, at;
+		long err;
+
+		if (copied >= stack_size)
+			break;
+		chunk = SONDE_PAGE_SIZE - ((sp + copied) & (SONDE_PAGE_SIZE - 1));
+		if (chunk > stack_size - copied)
+			chunk = stack_size - copied;
+		at = off + copied;
+		/*
+		 * Bounds the verifier can follow: at + chunk stays inside
+		 * ips[]. The barriers keep clang from checking one copy of a
+		 * value and passing another.
+		 */
+		barrier_var(chunk);
+		barrier_var(at);
+		if (at > STACK_OFF_MAX || chunk > SONDE_PAGE_SIZE)
+			break;
+		err = bpf_probe_read_user((char *)s->ips + at, chunk, (void *)(sp + copied));
+		if (err) {
+			s->stack_err = -err;
+			break;
+		}
+		copied += chunk;
+	}
+	if (!copied)
+		stat_inc(SONDE_STAT_STACK_COPY_ERR);
+	return copied;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, zero = 0;
+	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id();
 	struct sonde_sample *s;
 	long kbytes = 0, ubytes;
-	__u32 knr = 0, unr = 0, total;
+	__u32 knr = 0, unr = 0, total, slen = 0;
 	__u64 flags;
 
 	if (!target_all && !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	s = bpf_map_lookup_elem(&scratch, &zero);
+	s = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!s)
 		return 0;
 	stat_inc(SONDE_STAT_SAMPLES);
@@ -78,10 +150,14 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->kind = SONDE_EV_SAMPLE;
 	s->pid = tgid;
 	s->tid = (__u32)id;
-	s->cpu = bpf_get_smp_processor_id();
+	s->cpu = cpu;
 	s->time_ns = bpf_ktime_get_ns();
 	s->kstack_err = 0;
 	s->ustack_err = 0;
+	s->user_ip = 0;
+	s->user_sp = 0;
+	s->user_bp = 0;
+	s->stack_err = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
 	if (capture_kernel) {
@@ -118,9 +194,14 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	total = knr + unr;
 	if (total > 2 * SONDE_MAX_STACK)
 		total = 2 * SONDE_MAX_STACK;
+	if (stack_size && tgid)
+		slen = copy_user_stack(s, total * sizeof(__u64));
+	if (slen > SONDE_MAX_STACK_BYTES)
+		slen = SONDE_MAX_STACK_BYTES;
+	s->stack_len = slen;
 	flags = bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&samples, s, SONDE_SAMPLE_SIZE(total), flags))
+	if (bpf_ringbuf_output(&samples, s, SONDE_SAMPLE_SIZE(total, slen), flags))
 		stat_inc(SONDE_STAT_RB_DROPS);
 	return 0;
 }

@@ -32,6 +32,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 emit_spans = 0; /* 0: histograms only, no ring buffer traffic */
 const volatile __u32 max_depth = MAX_DEPTH;
 const volatile __u32 nfuncs = 1;
+const volatile __u32 slot_mask = 0; /* max_entries of threads - 1 */
+const volatile __u64 id_salt = 0; /* random per run */
+const volatile __u64 trace_salt = 0; /* random per run: high half of trace ids */
 /* Wake the collector only when this much data waits; it polls on a timer. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
@@ -43,21 +46,32 @@ struct frame {
 	__u32 pad;
 };
 
+/* Starts with struct sonde_thread_hdr (owner tid, depth): the collector reads it. */
 struct thread_stack {
+	__u32 owner; /* tid owning this slot, 0 = free; 8-byte aligned with depth */
 	__u32 depth;
-	__u32 pad;
 	__u64 trace_id_hi; /* trace of the current root call */
 	__u64 trace_id_lo;
 	struct frame f[MAX_DEPTH];
 };
 
-/* Active calls per thread; max_entries set by the collector (--max-threads). */
+/*
+ * Active calls per thread: an open-addressed table of slots claimed by
+ * tid (compare-and-swap) and freed when the thread exits. An array, not a
+ * hash map, because array lookups are inlined by the verifier while a
+ * hash lookup is a helper call plus jhash: on this probe's hot path that
+ * was a third of sonde's cost above an empty uprobe. max_entries is a
+ * power of two set by the collector (--max-threads).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct thread_stack);
 } threads SEC(".maps");
+
+/* Slots tried per tid before a thread counts as "threads full". */
+#define SLOT_PROBES 4
 
 /* One histogram per probed function; max_entries set to the function count. */
 struct {
@@ -72,6 +86,14 @@ struct {
 	__uint(max_entries, 4096 * 1024); /* resized by the collector */
 } spans SEC(".maps");
 
+/* Per-CPU id counter for next_id(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} idgen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SONDE_TSTAT_MAX);
@@ -79,15 +101,43 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Template for a thread's first call; never written. */
-static struct thread_stack empty_stack;
-
 static __always_inline void stat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
 	if (v)
 		*v += n;
+}
+
+/* The slot @tid owns, or NULL. Probes every candidate: slots free up out of order. */
+static __always_inline struct thread_stack *slot_find(__u32 tid)
+{
+	for (__u32 i = 0; i < SLOT_PROBES; i++) {
+		__u32 idx = (tid + i) & slot_mask;
+		struct thread_stack *s = bpf_map_lookup_elem(&threads, &idx);
+
+		if (s && s->owner == tid)
+			return s;
+	}
+	return NULL;
+}
+
+/* Claim a free slot for a thread's first call; NULL when all candidates are taken. */
+static __always_inline struct thread_stack *slot_claim(__u32 tid)
+{
+	for (__u32 i = 0; i < SLOT_PROBES; i++) {
+		__u32 idx = (tid + i) & slot_mask;
+		struct thread_stack *s = bpf_map_lookup_elem(&threads, &idx);
+
+		/*
+		 * owner and depth as one 64-bit word (little endian): a free slot
+		 * is all zero, and clang 14 only has 64-bit BPF cmpxchg by default.
+		 */
+		if (s && s->owner == 0 &&
+		    __sync_val_compare_and_swap((__u64 *)&s->owner, 0, (__u64)tid) == 0)
+			return s;
+	}
+	return NULL;
 }
 
 /*
@@ -101,13 +151,28 @@ static __always_inline __u32 frame_idx(__u32 i)
 	return i;
 }
 
-static __always_inline __u64 rand64(void)
+/*
+ * Span and trace ids without helper calls (bpf_get_prandom_u32 is one
+ * call per 32 bits): a per-CPU counter and the CPU number, unique within
+ * the run, pushed through a bijective mixer and xor'ed with a random salt
+ * the collector sets, so ids differ between runs and look random.
+ */
+static __always_inline __u64 next_id(void)
 {
-	__u64 v;
+	__u32 zero = 0;
+	__u64 *ctr = bpf_map_lookup_elem(&idgen, &zero), x;
 
-	v = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+	if (!ctr)
+		return 1;
+	x = (++*ctr << 12) | (bpf_get_smp_processor_id() & 0xfff);
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	x ^= id_salt;
 	/* Never 0: OTLP treats an all-zero id as invalid / "no parent". */
-	return v ? v : 1;
+	return x ? x : 1;
 }
 
 /*
@@ -150,11 +215,10 @@ int BPF_KPROBE(on_entry)
 	__u32 d, cookie;
 
 	stat_add(SONDE_TSTAT_CALLS, 1);
-	s = bpf_map_lookup_elem(&threads, &tid);
+	s = slot_find(tid);
 	if (!s) {
-		/* A thread's stack lives until the thread exits (see on_exit). */
-		bpf_map_update_elem(&threads, &tid, &empty_stack, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&threads, &tid);
+		/* A thread's slot stays claimed until the thread exits (see on_exit). */
+		s = slot_claim(tid);
 		if (!s) {
 			stat_add(SONDE_TSTAT_THREADS_FULL, 1);
 			return 0;
@@ -175,10 +239,11 @@ int BPF_KPROBE(on_entry)
 	f->func_id = cookie;
 	f->sp = sp;
 	if (emit_spans) {
-		f->span_id = rand64();
+		f->span_id = next_id();
+		/* A root call starts a trace: its id embeds the root span's. */
 		if (d == 0) {
-			s->trace_id_hi = rand64();
-			s->trace_id_lo = rand64();
+			s->trace_id_hi = trace_salt;
+			s->trace_id_lo = f->span_id;
 		}
 	}
 	s->depth = d + 1;
@@ -237,13 +302,12 @@ int BPF_KRETPROBE(on_return)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 cookie = (__u32)bpf_get_attach_cookie(ctx);
 	struct thread_stack *s;
 	struct frame *f;
 	__u64 sp;
 	__u32 d;
 
-	s = bpf_map_lookup_elem(&threads, &tid);
+	s = slot_find(tid);
 	if (!s) {
 		stat_add(SONDE_TSTAT_UNMATCHED, 1);
 		return 0;
@@ -253,7 +317,7 @@ int BPF_KRETPROBE(on_return)
 	if (d > MAX_DEPTH)
 		d = MAX_DEPTH;
 	/* Frames deeper than the returning one were abandoned (longjmp). */
-	d = pop_stale(s, d, sp, cookie, false);
+	d = pop_stale(s, d, sp, 0, false);
 	if (d == 0) {
 		s->depth = 0;
 		stat_add(SONDE_TSTAT_UNMATCHED, 1);
@@ -263,15 +327,18 @@ int BPF_KRETPROBE(on_return)
 	/*
 	 * Not ours: a call that was never pushed (deeper than max_depth, or
 	 * entered before we attached) returns past a frame that is still live.
+	 * The entry SP identifies the activation, so the function id needs no
+	 * check (and no bpf_get_attach_cookie() call: helper calls are what
+	 * this probe costs beyond the uprobe itself).
 	 */
-	if (f->sp != sp || f->func_id != cookie) {
+	if (f->sp != sp) {
 		s->depth = d;
 		stat_add(SONDE_TSTAT_UNMATCHED, 1);
 		return 0;
 	}
 	d--;
 	s->depth = d;
-	hist_add(cookie, now - f->start_ns);
+	hist_add(f->func_id, now - f->start_ns);
 	stat_add(SONDE_TSTAT_TIMED, 1);
 	if (emit_spans)
 		send_span(s, f, d, now);
@@ -279,7 +346,7 @@ int BPF_KRETPROBE(on_return)
 }
 
 /*
- * A thread that exits mid-call never returns: reclaim its stack so the map
+ * A thread that exits mid-call never returns: free its slot so the table
  * holds only live threads. Fires for every exiting task; a miss is cheap.
  */
 SEC("tp_btf/sched_process_exit")
@@ -288,12 +355,15 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	__u32 tid = BPF_CORE_READ(task, pid);
 	struct thread_stack *s;
 
-	s = bpf_map_lookup_elem(&threads, &tid);
+	if (!tid)
+		return 0;
+	s = slot_find(tid);
 	if (!s)
 		return 0;
 	if (s->depth)
 		stat_add(SONDE_TSTAT_EXIT_FRAMES, s->depth > MAX_DEPTH ? MAX_DEPTH : s->depth);
-	bpf_map_delete_elem(&threads, &tid);
+	/* Only the exiting thread owns the slot: a plain store frees it. */
+	*(volatile __u64 *)&s->owner = 0;
 	stat_add(SONDE_TSTAT_THREAD_EXITS, 1);
 	return 0;
 }

@@ -118,7 +118,14 @@ static void record_usage(FILE *f)
 		"                          .pb.gz (pprof); without -o print the hottest functions\n"
 		"      --no-kernel         leave out kernel stacks\n"
 		"      --top N             rows in the hottest-functions table (default 20)\n"
-		"      --ring-size KIB     ring buffer size in KiB, power of 2 (default 4096)\n"
+		"      --call-graph MODE   how user stacks are walked: 'dwarf' (default: copy\n"
+		"                          the stack, unwind it with .eh_frame; works without\n"
+		"                          frame pointers) or 'fp' (frame pointers, cheaper);\n"
+		"                          'dwarf,BYTES' also sets --stack-size\n"
+		"      --stack-size BYTES  user stack copied per sample in dwarf mode, a\n"
+		"                          multiple of 8 up to 65536 (default 16384)\n"
+		"      --ring-size KIB     ring buffer size in KiB, power of 2 (default: from\n"
+		"                          CPUs x rate x sample size, 4096 to 262144)\n"
 		"      --max-pids N        size of the in-kernel PID filter (default 8192)\n"
 		"  -v, --verbose           more logging (repeat for debug)\n"
 		"  -h, --help              this help\n"
@@ -135,7 +142,37 @@ enum {
 	OPT_TOP,
 	OPT_RING_SIZE,
 	OPT_MAX_PIDS,
+	OPT_CALL_GRAPH,
+	OPT_STACK_SIZE,
 };
+
+static int parse_stack_size(const char *s, unsigned int *out)
+{
+	unsigned int v;
+
+	if (parse_uint(s, 8, RECORD_STACK_SIZE_MAX, &v) || v % 8)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* "fp", "dwarf" or "dwarf,BYTES", as perf spells it. */
+static int parse_call_graph(const char *s, struct record_opts *o)
+{
+	if (!strcmp(s, "fp")) {
+		o->call_graph = CALL_GRAPH_FP;
+		return 0;
+	}
+	if (!strcmp(s, "dwarf")) {
+		o->call_graph = CALL_GRAPH_DWARF;
+		return 0;
+	}
+	if (!strncmp(s, "dwarf,", 6) && !parse_stack_size(s + 6, &o->stack_size)) {
+		o->call_graph = CALL_GRAPH_DWARF;
+		return 0;
+	}
+	return -EINVAL;
+}
 
 int cli_check_target(const char *cmd, const struct target_opts *t)
 {
@@ -163,6 +200,8 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 		{ "max-pids", required_argument, NULL, OPT_MAX_PIDS },
+		{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
+		{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -172,9 +211,11 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->freq = 99;
 	o->kernel = true;
-	o->ring_kib = 4096;
+	o->ring_kib = 0;
 	o->max_pids = 8192;
 	o->top = 20;
+	o->call_graph = CALL_GRAPH_DWARF;
+	o->stack_size = RECORD_STACK_SIZE_DEFAULT;
 	optind = 0; /* glibc: full reset, so the parser can run more than once */
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts CMD. */
@@ -243,6 +284,24 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 		case OPT_MAX_PIDS:
 			if (parse_uint(optarg, 1, 1 << 22, &o->max_pids)) {
 				log_err("record: --max-pids takes a number from 1 to 4194304, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_CALL_GRAPH:
+			if (parse_call_graph(optarg, o)) {
+				log_err("record: --call-graph takes 'fp', 'dwarf' or 'dwarf,BYTES' "
+					"(a multiple of 8 up to 65536), not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_STACK_SIZE:
+			if (parse_stack_size(optarg, &o->stack_size)) {
+				log_err("record: --stack-size takes a multiple of 8 from 8 to 65536 "
+					"bytes, not '%s'",
 					optarg);
 				err = -EINVAL;
 				goto err_free;

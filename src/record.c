@@ -3,7 +3,8 @@
  * sonde record: CPU sampling to flame graphs.
  *
  * BPF samples arrive through the ring buffer; the callback only copies them
- * into a bounded queue. Between polls, on_tick symbolizes each new address
+ * into a bounded queue. Between polls, on_tick unwinds each sample's user
+ * stack snapshot (DWARF mode; see unwind.h), symbolizes each new address
  * once (cached per PID and address; symbol tables cached per file) and adds
  * the stack to the profile. Writers run once at the end.
  */
@@ -30,9 +31,19 @@
 #include "sonde/runloop.h"
 #include "sonde/symbolize.h"
 #include "sonde/target.h"
+#include "sonde/unwind.h"
 #include "profile.skel.h"
 
-#define QUEUE_SLOTS 1024
+/*
+ * Bytes of samples queued between two on_ticks: ~1000 frame-pointer
+ * samples or ~200 with 16 KiB stacks; a full queue pauses consumption
+ * (the ring buffer holds the rest), it loses nothing.
+ */
+#define QUEUE_BYTES (4u << 20)
+#define QUEUE_CAP (QUEUE_BYTES + sizeof(struct sonde_sample))
+/* Auto-sized ring buffer (--ring-size unset): bounds in KiB. */
+#define RING_KIB_MIN 4096u
+#define RING_KIB_MAX (256u << 10)
 /* Address cache entries before it is cleared (bounded memory on -a). */
 #define ADDR_CACHE_MAX (1u << 20)
 
@@ -59,11 +70,18 @@ struct record {
 	struct outfile *out;
 	struct addr_cache cache;
 
-	/* The queue the ring-buffer callback fills and on_tick empties. */
-	struct sonde_sample *queue;
-	unsigned int queued;
+	struct unwinder *unw; /* NULL in frame-pointer mode */
+
+	/* The queue the ring-buffer callback fills and on_tick empties:
+	 * samples back to back, each at an 8-byte aligned offset. */
+	unsigned char *queue;
+	size_t queued;
 
 	uint64_t samples;
+	uint64_t fp_fallbacks; /* DWARF unwinding impossible: FP stack used */
+	uint64_t spliced; /* DWARF stack completed from the FP stack */
+	uint64_t stack_bytes; /* snapshot bytes received */
+	uint64_t unwind_ns; /* CLOCK_MONOTONIC time spent unwinding */
 	uint64_t frames;
 	uint64_t unsymbolized;
 	uint64_t bad_samples;
@@ -76,13 +94,16 @@ static int on_event(void *ctx, void *data, size_t len)
 
 	if (len < SONDE_SAMPLE_HDR_SIZE || s->kind != SONDE_EV_SAMPLE ||
 	    s->kstack_nr > SONDE_MAX_STACK || s->ustack_nr > SONDE_MAX_STACK ||
-	    len < SONDE_SAMPLE_SIZE(s->kstack_nr + s->ustack_nr)) {
+	    s->stack_len > SONDE_MAX_STACK_BYTES ||
+	    len < SONDE_SAMPLE_SIZE(s->kstack_nr + s->ustack_nr, s->stack_len) ||
+	    len > sizeof(*s)) {
 		r->bad_samples++;
 		return 0;
 	}
-	if (r->queued == QUEUE_SLOTS)
+	if (r->queued >= QUEUE_BYTES)
 		return RUNLOOP_QUEUE_FULL;
-	memcpy(&r->queue[r->queued++], data, len);
+	memcpy(r->queue + r->queued, data, len);
+	r->queued += (len + 7) & ~(size_t)7;
 	return 0;
 }
 
@@ -198,14 +219,84 @@ static int location_of(struct record *r, uint32_t pid, uint64_t addr, bool kerne
 	return loc;
 }
 
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * The user stack of a DWARF-mode sample, unwound from its snapshot into
+ * @out. Returns the frame count, or 0 to use the frame-pointer stack.
+ */
+static unsigned int unwind_user(struct record *r, const struct sonde_sample *s,
+				const char *comm, uint64_t *out)
+{
+	const __u64 *fp = s->ips + s->kstack_nr;
+	struct unwind_input in = {
+		.ip = s->user_ip,
+		.sp = s->user_sp,
+		.bp = s->user_bp,
+		.stack = s->ips + s->kstack_nr + s->ustack_nr,
+		.stack_len = s->stack_len,
+		.comm = comm,
+	};
+	struct unwind_result res;
+	uint64_t t0;
+	int n;
+
+	r->stack_bytes += s->stack_len;
+	if (!s->user_ip) {
+		r->fp_fallbacks++;
+		return 0;
+	}
+	t0 = now_ns(CLOCK_MONOTONIC);
+	n = unwinder__unwind(r->unw, s->pid, &in, out, SONDE_MAX_STACK, &res);
+	r->unwind_ns += now_ns(CLOCK_MONOTONIC) - t0;
+	if (n <= 0) {
+		r->fp_fallbacks++;
+		return 0;
+	}
+	/*
+	 * The snapshot ended first, or code without CFI or frame pointer:
+	 * where the kernel's frame-pointer walk passed the same return
+	 * address, it knows the rest of the chain (an FP-built program with
+	 * a deep stack).
+	 */
+	if (res.end == UNWIND_END_TRUNCATED || res.end == UNWIND_END_NO_INFO) {
+		for (uint32_t j = 1; j < s->ustack_nr; j++) {
+			if (fp[j] != out[n - 1])
+				continue;
+			for (j++; j < s->ustack_nr && n < SONDE_MAX_STACK; j++)
+				out[n++] = fp[j];
+			r->spliced++;
+			break;
+		}
+	}
+	return (unsigned int)n;
+}
+
 static int add_sample(struct record *r, const struct sonde_sample *s)
 {
 	uint32_t locs[2 * SONDE_MAX_STACK], n = 0;
-	const __u64 *kips = s->ips, *uips = s->ips + s->kstack_nr;
+	const __u64 *kips = s->ips;
+	/* The user stack: DWARF-unwound, or the frame-pointer one from BPF. */
+	uint64_t uips[SONDE_MAX_STACK];
+	unsigned int unr = 0;
 	char comm[SONDE_COMM_LEN + 1];
 
+	memcpy(comm, s->comm, SONDE_COMM_LEN);
+	comm[SONDE_COMM_LEN] = '\0';
+	if (r->unw)
+		unr = unwind_user(r, s, comm, uips);
+	if (!unr) {
+		unr = s->ustack_nr;
+		memcpy(uips, s->ips + s->kstack_nr, unr * sizeof(*uips));
+	}
 	/* ips are innermost first; profiles want the root first. */
-	for (int i = (int)s->ustack_nr - 1; i >= 0; i--) {
+	for (int i = (int)unr - 1; i >= 0; i--) {
 		/*
 		 * Callers' entries are return addresses: look up the call
 		 * instruction (addr - 1) so a call that ends a function is not
@@ -231,8 +322,6 @@ static int add_sample(struct record *r, const struct sonde_sample *s)
 			r->unsymbolized++;
 	}
 	r->frames += n;
-	memcpy(comm, s->comm, SONDE_COMM_LEN);
-	comm[SONDE_COMM_LEN] = '\0';
 	if (!comm[0])
 		strcpy(comm, "[unknown]");
 	r->samples++;
@@ -242,10 +331,16 @@ static int add_sample(struct record *r, const struct sonde_sample *s)
 static int on_tick(void *ctx)
 {
 	struct record *r = ctx;
+	size_t off = 0;
 	int err = 0;
 
-	for (unsigned int i = 0; i < r->queued && !err; i++)
-		err = add_sample(r, &r->queue[i]);
+	while (off < r->queued && !err) {
+		const struct sonde_sample *s = (const void *)(r->queue + off);
+
+		err = add_sample(r, s);
+		off += (SONDE_SAMPLE_SIZE(s->kstack_nr + s->ustack_nr, s->stack_len) + 7) &
+		       ~(size_t)7;
+	}
 	r->queued = 0;
 	return err;
 }
@@ -270,11 +365,40 @@ static uint64_t stat_sum(struct record *r, enum sonde_stat idx)
 	return sum;
 }
 
+/*
+ * Ring size in bytes: what every CPU produces at the rate in four 100 ms
+ * polls, so a slow tick or a burst loses nothing, within
+ * [RING_KIB_MIN, RING_KIB_MAX]; --ring-size overrides it.
+ */
+static size_t ring_bytes(const struct record_opts *o, int ncpu)
+{
+	uint64_t per_sample = SONDE_SAMPLE_HDR_SIZE + 64 * sizeof(__u64), want, kib;
+
+	if (o->ring_kib)
+		return (size_t)o->ring_kib * 1024;
+	if (o->call_graph == CALL_GRAPH_DWARF)
+		per_sample += o->stack_size;
+	want = (uint64_t)(ncpu > 0 ? ncpu : 1) * o->freq * per_sample * 4 / 10;
+	for (kib = RING_KIB_MIN; kib < RING_KIB_MAX && kib * 1024 < want; kib *= 2)
+		;
+	return (size_t)kib * 1024;
+}
+
 static int load_bpf(struct record *r)
 {
 	const struct record_opts *o = r->o;
 	bool follow = target__launched(r->target);
+	int ncpu = libbpf_num_possible_cpus();
+	size_t ring;
 	int err;
+
+	if (ncpu <= 0) {
+		log_err("record: failed to count possible CPUs: %s", strerror(-ncpu));
+		return ncpu ? ncpu : -EINVAL;
+	}
+	ring = ring_bytes(o, ncpu);
+	log_info("record: %s stacks, %zu KiB ring buffer",
+		 o->call_graph == CALL_GRAPH_DWARF ? "DWARF" : "frame-pointer", ring / 1024);
 
 	r->skel = profile_bpf__open();
 	if (!r->skel) {
@@ -285,9 +409,12 @@ static int load_bpf(struct record *r)
 	r->skel->rodata->target_all = target__all(r->target);
 	r->skel->rodata->follow_forks = follow;
 	r->skel->rodata->capture_kernel = o->kernel;
-	r->skel->rodata->wakeup_bytes = (uint64_t)o->ring_kib * 1024 / 4;
+	r->skel->rodata->wakeup_bytes = ring / 4;
+	r->skel->rodata->stack_size = o->call_graph == CALL_GRAPH_DWARF ? o->stack_size : 0;
 	bpf_map__set_max_entries(r->skel->maps.targets, o->max_pids);
-	bpf_map__set_max_entries(r->skel->maps.samples, o->ring_kib * 1024);
+	bpf_map__set_max_entries(r->skel->maps.samples, ring);
+	/* One sample under construction per CPU (indexed by CPU id). */
+	bpf_map__set_max_entries(r->skel->maps.scratch, ncpu);
 	/* Fork tracking is only for launched commands; leave it unloaded. */
 	bpf_program__set_autoload(r->skel->progs.on_fork_proc, follow);
 	bpf_program__set_autoload(r->skel->progs.on_exit_proc, follow);
@@ -332,13 +459,6 @@ static int add_targets(struct record *r)
 	return 0;
 }
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int write_output(struct record *r)
 {
@@ -382,6 +502,48 @@ static int write_output(struct record *r)
 	return outfile__commit(r->out);
 }
 
+/*
+ * ", N user stacks complete, N truncated, N unwinding failures": how many
+ * DWARF walks reached the outermost frame, how many ran off the snapshot
+ * (raise --stack-size) and how many stopped early for other reasons (no
+ * CFI, unreadable maps of an exited process, unsupported CFI).
+ */
+static void print_unwind_summary(struct record *r)
+{
+	struct unwinder_stats st;
+
+	unwinder__stats(r->unw, &st);
+	fprintf(stderr, ", %llu user stacks complete, %llu truncated, %llu unwinding failures",
+		(unsigned long long)st.ends[UNWIND_END_COMPLETE],
+		(unsigned long long)st.ends[UNWIND_END_TRUNCATED],
+		(unsigned long long)(st.ends[UNWIND_END_NO_INFO] + st.ends[UNWIND_END_BAD] +
+				     st.ends[UNWIND_END_DEPTH] + r->fp_fallbacks));
+}
+
+/* The details behind the summary, with -v. */
+static void log_unwind_details(struct record *r)
+{
+	struct unwinder_stats st;
+
+	unwinder__stats(r->unw, &st);
+	log_info("record: unwinding: %llu stacks, %llu complete, %llu truncated, %llu no CFI, "
+		 "%llu bad CFI, %llu too deep, %llu without maps or registers (frame pointers "
+		 "used), %llu completed from frame pointers; %llu CFI and %llu frame-pointer "
+		 "steps; %llu stack bytes and %.1f us of unwinding per sample; %llu files, "
+		 "%llu failed; %llu stack copy failures",
+		 (unsigned long long)st.stacks, (unsigned long long)st.ends[UNWIND_END_COMPLETE],
+		 (unsigned long long)st.ends[UNWIND_END_TRUNCATED],
+		 (unsigned long long)st.ends[UNWIND_END_NO_INFO],
+		 (unsigned long long)st.ends[UNWIND_END_BAD],
+		 (unsigned long long)st.ends[UNWIND_END_DEPTH], (unsigned long long)r->fp_fallbacks,
+		 (unsigned long long)r->spliced, (unsigned long long)st.cfi_frames,
+		 (unsigned long long)st.fp_frames,
+		 (unsigned long long)(r->samples ? r->stack_bytes / r->samples : 0),
+		 st.stacks ? r->unwind_ns / 1e3 / st.stacks : 0.0,
+		 (unsigned long long)st.files_cached, (unsigned long long)st.files_failed,
+		 (unsigned long long)stat_sum(r, SONDE_STAT_STACK_COPY_ERR));
+}
+
 static void record_free(struct record *r)
 {
 	ring_buffer__free(r->rb);
@@ -391,6 +553,7 @@ static void record_free(struct record *r)
 	symbolizer__free(r->sym);
 	profile__free(r->prof);
 	outfile__free(r->out);
+	unwinder__free(r->unw);
 	free(r->cache.slots);
 	free(r->queue);
 }
@@ -420,10 +583,15 @@ int cmd_record(int argc, char **argv)
 			goto out;
 	}
 	privs_bump_memlock();
-	r.queue = calloc(QUEUE_SLOTS, sizeof(*r.queue));
+	r.queue = malloc(QUEUE_CAP);
 	r.sym = symbolizer__new(&sopts);
 	r.prof = profile__new();
-	if (!r.queue || !r.sym || !r.prof) {
+	if (o.call_graph == CALL_GRAPH_DWARF) {
+		struct unwinder_opts uo = { .sz = sizeof(uo) };
+
+		r.unw = unwinder__new(&uo);
+	}
+	if (!r.queue || !r.sym || !r.prof || (o.call_graph == CALL_GRAPH_DWARF && !r.unw)) {
 		err = -ENOMEM;
 		log_err("record: failed to allocate the collector: out of memory");
 		goto out;
@@ -481,11 +649,15 @@ int cmd_record(int argc, char **argv)
 	lost = stat_sum(&r, SONDE_STAT_RB_DROPS);
 	kerr = stat_sum(&r, SONDE_STAT_KSTACK_ERR);
 	uerr = stat_sum(&r, SONDE_STAT_USTACK_ERR);
-	fprintf(stderr,
-		"sonde: %llu samples, %llu lost, %llu of %llu frames unsymbolized%s%s\n",
+	fprintf(stderr, "sonde: %llu samples, %llu lost, %llu of %llu frames unsymbolized",
 		(unsigned long long)r.samples, (unsigned long long)lost,
-		(unsigned long long)r.unsymbolized, (unsigned long long)r.frames,
-		err == 0 && o.output ? ", wrote " : "", err == 0 && o.output ? o.output : "");
+		(unsigned long long)r.unsymbolized, (unsigned long long)r.frames);
+	if (r.unw)
+		print_unwind_summary(&r);
+	fprintf(stderr, "%s%s\n", err == 0 && o.output ? ", wrote " : "",
+		err == 0 && o.output ? o.output : "");
+	if (r.unw)
+		log_unwind_details(&r);
 	if (kerr || uerr || r.bad_samples)
 		log_warn("record: %llu kernel and %llu user stacks could not be read, %llu "
 			 "malformed samples",

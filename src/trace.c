@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -32,6 +34,7 @@
 #include "trace.skel.h"
 
 #define QUEUE_SLOTS 4096
+#define QUEUE_HEADROOM 16
 
 /* One probed function: one histogram, one attach cookie (its index). */
 struct tfunc {
@@ -68,6 +71,7 @@ struct trace {
 	int64_t mono_to_real;
 	uint64_t spans_written;
 	uint64_t bad_events;
+	uint64_t queue_drops; /* spans the collector's queue had no room for */
 };
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -79,10 +83,18 @@ static int on_event(void *ctx, void *data, size_t len)
 		t->bad_events++;
 		return 0;
 	}
-	if (t->queued == QUEUE_SLOTS)
+	/*
+	 * libbpf consumes the record whose callback fails, so ask for a
+	 * flush only after storing, a few slots early: ring_buffer__poll()
+	 * hands the error back without a flush, and the consume that
+	 * follows may deliver another record before on_tick runs.
+	 */
+	if (t->queued >= QUEUE_SLOTS) {
+		t->queue_drops++;
 		return RUNLOOP_QUEUE_FULL;
+	}
 	t->queue[t->queued++] = *s;
-	return 0;
+	return t->queued >= QUEUE_SLOTS - QUEUE_HEADROOM ? RUNLOOP_QUEUE_FULL : 0;
 }
 
 static int on_tick(void *ctx)
@@ -220,11 +232,25 @@ static int resolve_all(struct trace *t)
 	return 0;
 }
 
+/* Salt for span and trace ids: ids must differ between runs. */
+static uint64_t random_u64(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	return v;
+}
+
 static int load_bpf(struct trace *t)
 {
 	const struct trace_opts *o = t->o;
+	unsigned int nslots = 1;
 	int err;
 
+	/* Per-thread slots are found by tid & mask: round up to a power of two. */
+	while (nslots < o->max_threads)
+		nslots <<= 1;
 	t->skel = trace_bpf__open();
 	if (!t->skel) {
 		err = -errno;
@@ -235,7 +261,10 @@ static int load_bpf(struct trace *t)
 	t->skel->rodata->max_depth = o->max_depth;
 	t->skel->rodata->nfuncs = t->nfuncs;
 	t->skel->rodata->wakeup_bytes = (uint64_t)o->ring_kib * 1024 / 4;
-	bpf_map__set_max_entries(t->skel->maps.threads, o->max_threads);
+	t->skel->rodata->slot_mask = nslots - 1;
+	t->skel->rodata->id_salt = random_u64();
+	t->skel->rodata->trace_salt = random_u64() | 1;
+	bpf_map__set_max_entries(t->skel->maps.threads, nslots);
 	bpf_map__set_max_entries(t->skel->maps.hists, t->nfuncs);
 	/* Without --spans nothing is ever sent: keep the ring at one page. */
 	bpf_map__set_max_entries(t->skel->maps.spans,
@@ -361,23 +390,26 @@ static int read_hists(struct trace *t)
 	return err;
 }
 
-/* Entries of the per-thread map, and how many of them are mid-call. */
+/* Slots of the per-thread table still claimed, and how many are mid-call. */
 static void count_threads(struct trace *t, uint64_t *threads, uint64_t *busy)
 {
 	int fd = bpf_map__fd(t->skel->maps.threads);
 	size_t vsz = bpf_map__value_size(t->skel->maps.threads);
-	__u32 key, next, *cur = NULL;
+	__u32 n = bpf_map__max_entries(t->skel->maps.threads);
 	void *val = malloc(vsz);
 
 	*threads = *busy = 0;
-	if (!val)
+	if (!val || vsz < sizeof(struct sonde_thread_hdr)) {
+		free(val);
 		return;
-	while (!bpf_map_get_next_key(fd, cur, &next)) {
-		key = next;
-		cur = &key;
+	}
+	for (__u32 key = 0; key < n; key++) {
+		const struct sonde_thread_hdr *h = val;
+
+		if (bpf_map_lookup_elem(fd, &key, val) || !h->owner_tid)
+			continue;
 		(*threads)++;
-		/* depth is the first __u32 of struct thread_stack. */
-		if (!bpf_map_lookup_elem(fd, &key, val) && *(__u32 *)val)
+		if (h->depth)
 			(*busy)++;
 	}
 	free(val);
@@ -422,15 +454,16 @@ static void print_stats(struct trace *t)
 		"sonde: %zu functions, %llu calls, %llu timed, %llu spans written, %llu spans "
 		"lost, %llu threads tracked (%llu mid-call)\n",
 		t->nfuncs, (unsigned long long)calls, (unsigned long long)timed,
-		(unsigned long long)t->spans_written, (unsigned long long)drops,
+		(unsigned long long)t->spans_written,
+		(unsigned long long)(drops + t->queue_drops),
 		(unsigned long long)threads, (unsigned long long)busy);
 	if (deep)
 		log_warn("trace: %llu calls nested deeper than --max-depth %u were counted but "
 			 "not timed; raise --max-depth (up to %d)",
 			 (unsigned long long)deep, t->o->max_depth, TRACE_MAX_DEPTH);
 	if (full)
-		log_warn("trace: %llu calls not timed: more than --max-threads %u threads; "
-			 "raise --max-threads",
+		log_warn("trace: %llu calls not timed: no free per-thread slot (more than "
+			 "--max-threads %u threads, or tids colliding); raise --max-threads",
 			 (unsigned long long)full, t->o->max_threads);
 	if (abandoned || exitf)
 		log_info("trace: %llu calls never returned (longjmp or exception), %llu were "
@@ -444,6 +477,9 @@ static void print_stats(struct trace *t)
 		log_warn("trace: %llu spans lost to a full ring buffer (they are in the "
 			 "histograms); raise --ring-size",
 			 (unsigned long long)drops);
+	if (t->queue_drops)
+		log_warn("trace: %llu spans dropped by the collector (queue full)",
+			 (unsigned long long)t->queue_drops);
 	if (t->bad_events)
 		log_warn("trace: %llu malformed span events ignored",
 			 (unsigned long long)t->bad_events);

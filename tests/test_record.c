@@ -42,7 +42,8 @@ static void folded_scan(const char *text, const char *chain, struct folded_stats
 		const char *nl = strchr(line, '\n');
 		const char *sp;
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		char buf[8192];
+		/* DWARF stacks of -a can be 2 x 127 long-named frames. */
+		static char buf[65536];
 		unsigned long count;
 
 		cr_assert(len < sizeof(buf), "folded line too long");
@@ -94,6 +95,24 @@ static void check_split(const struct folded_stats *st, double secs, const char *
 		  what, st->heavy + st->light, st->total);
 }
 
+/* CPU seconds (user + system) a process has used, from /proc/PID/stat. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], *text, *p;
+	unsigned long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	text = read_file(path, NULL);
+	cr_assert(text, "cannot read %s", path);
+	p = strrchr(text, ')');
+	cr_assert(p);
+	/* Fields after the comm: state is 3rd, utime 14th, stime 15th. */
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
+		     2);
+	free(text);
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
 /* Start cpu_split in the background; returns its PID once it runs. */
 static pid_t start_fixture(const char *secs, const char *mode, FILE **out)
 {
@@ -122,23 +141,30 @@ Test(record, pid_folded, .timeout = 120)
 	FILE *fp;
 	pid_t pid;
 	int rc;
+	double cpu0, cpu1;
 
 	require_bpf();
 	pid = start_fixture("30", NULL, &fp);
 	snprintf(pidarg, sizeof(pidarg), "%d", pid);
 	snprintf(out, sizeof(out), "%s/pid.folded", test_tmpdir());
+	/*
+	 * The expected count is F x the CPU time the fixture got while
+	 * recorded, not x wall time: a busy machine shares the CPU.
+	 */
+	cpu0 = proc_cpu_s(pid);
 	{
 		char *argv[] = { (char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-d", "3",
 				 "-o", out, NULL };
 		rc = run_cmd(argv, NULL, &err);
 	}
+	cpu1 = proc_cpu_s(pid);
 	stop_fixture(pid, fp);
 	cr_assert_eq(rc, 0, "sonde record -p failed (%d): %s", rc, err);
 	cr_expect(strstr(err, " samples, 0 lost") != NULL, "summary line missing: %s", err);
 	text = read_file(out, NULL);
 	cr_assert(text, "no output file");
 	folded_scan(text, "main;run", &st);
-	check_split(&st, 3, "-p");
+	check_split(&st, cpu1 - cpu0, "-p");
 	/* Folded lines start with the comm. */
 	cr_expect(!strncmp(text, "cpu_split;", 10), "first line: %.60s", text);
 	free(text);
@@ -248,6 +274,7 @@ Test(record, all_cpus, .timeout = 120)
 {
 	char out[512], *text, *err = NULL;
 	struct folded_stats st;
+	double cpu0, cpu1;
 	FILE *fp;
 	pid_t pid;
 	int rc;
@@ -255,19 +282,22 @@ Test(record, all_cpus, .timeout = 120)
 	require_bpf();
 	pid = start_fixture("30", NULL, &fp);
 	snprintf(out, sizeof(out), "%s/all.folded", test_tmpdir());
+	cpu0 = proc_cpu_s(pid);
 	{
 		char *argv[] = { (char *)sonde_bin(), "record", "-a", "-F", FREQ_S, "-d", "2",
 				 "-o", out, NULL };
 		rc = run_cmd(argv, NULL, &err);
 	}
+	cpu1 = proc_cpu_s(pid);
 	stop_fixture(pid, fp);
 	cr_assert_eq(rc, 0, "sonde record -a failed (%d): %s", rc, err);
 	text = read_file(out, NULL);
 	cr_assert(text);
 	folded_scan(text, "main;run", &st);
-	/* At least the fixture's 2 s at F Hz, minus 20 %, are in there. */
-	cr_expect(st.heavy + st.light >= FREQ * 2 * 0.8, "fixture has %lu samples in -a",
-		  st.heavy + st.light);
+	/* The fixture's CPU time at F Hz, within 20 %, is in there. */
+	cr_expect(st.heavy + st.light >= FREQ * (cpu1 - cpu0) * 0.8 * 0.9,
+		  "fixture has %lu samples in -a, expected about %.0f", st.heavy + st.light,
+		  FREQ * (cpu1 - cpu0));
 	cr_expect(st.total >= st.heavy + st.light);
 	free(text);
 	free(err);

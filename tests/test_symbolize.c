@@ -56,6 +56,8 @@ static void child_read(struct child *c)
 
 static void child_start(struct child *c, const char *fixture)
 {
+	/* Before fork(): a failing assertion in the child would hang the test. */
+	const char *path = fixture_path(fixture);
 	int in[2], out[2];
 
 	memset(c, 0, sizeof(*c));
@@ -64,8 +66,6 @@ static void child_start(struct child *c, const char *fixture)
 	c->pid = fork();
 	cr_assert_geq(c->pid, 0);
 	if (!c->pid) {
-		const char *path = fixture_path(fixture);
-
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		execl(path, path, "addrs", (char *)NULL);

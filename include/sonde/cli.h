@@ -31,14 +31,26 @@ struct target_opts {
 	double duration_s; /* -d SECONDS, 0 = until stopped */
 };
 
+/* How user stacks are walked (--call-graph, perf's flag). */
+enum call_graph {
+	CALL_GRAPH_DWARF = 0, /* stack snapshot unwound with .eh_frame/.debug_frame */
+	CALL_GRAPH_FP, /* frame pointers only, walked in the kernel */
+};
+
+/* --stack-size bounds: perf's range, and our default (see DESIGN.md). */
+#define RECORD_STACK_SIZE_DEFAULT 16384
+#define RECORD_STACK_SIZE_MAX 65536
+
 struct record_opts {
 	struct target_opts t;
 	unsigned int freq; /* -F HZ */
 	const char *output; /* -o FILE or NULL */
 	enum out_format format;
 	bool kernel; /* include kernel stacks (default on; --no-kernel) */
-	unsigned int ring_kib; /* --ring-size KiB */
+	unsigned int ring_kib; /* --ring-size KiB; 0 = sized from the rate (auto) */
 	unsigned int max_pids; /* --max-pids: size of the PID filter map */
+	enum call_graph call_graph; /* --call-graph fp|dwarf[,SIZE] */
+	unsigned int stack_size; /* --stack-size BYTES copied per sample (dwarf) */
 	unsigned int top; /* --top N rows of the table */
 	int verbose;
 };

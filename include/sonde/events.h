@@ -25,9 +25,18 @@ enum sonde_event_kind {
 };
 
 /*
+ * Bytes of user stack a sample may carry for DWARF unwinding (--stack-size
+ * is at most this; perf's own limit is 65528). A multiple of the page size.
+ */
+#define SONDE_MAX_STACK_BYTES 65536
+#define SONDE_PAGE_SIZE 4096
+
+/*
  * One CPU sample. ips[] holds kstack_nr kernel addresses (innermost first)
- * followed by ustack_nr user addresses (innermost first); only
- * (kstack_nr + ustack_nr) entries are sent.
+ * followed by ustack_nr user addresses (innermost first, frame-pointer
+ * walk), followed by stack_len bytes of the user stack copied from
+ * user_sp upward (DWARF mode; 0 otherwise). Only the used part is sent:
+ * SONDE_SAMPLE_SIZE(kstack_nr + ustack_nr, stack_len) bytes.
  */
 struct sonde_sample {
 	__u32 kind; /* SONDE_EV_SAMPLE */
@@ -40,14 +49,27 @@ struct sonde_sample {
 	__u32 kstack_err; /* errno (positive) from bpf_get_stack, or 0 */
 	__u32 ustack_err;
 	char comm[SONDE_COMM_LEN];
-	__u64 ips[2 * SONDE_MAX_STACK];
+	/*
+	 * User registers where the thread left user mode (the interrupted
+	 * state, or the syscall entry when the sample hit in the kernel);
+	 * only filled in DWARF mode, 0 otherwise.
+	 */
+	__u64 user_ip;
+	__u64 user_sp;
+	__u64 user_bp;
+	__u32 stack_len; /* bytes of stack snapshot after the ips */
+	__u32 stack_err; /* errno (positive) of the page read that ended the copy early */
+	/* The ips, then the stack snapshot; a page of slack keeps BPF's bounds simple. */
+	__u64 ips[2 * SONDE_MAX_STACK + (SONDE_MAX_STACK_BYTES + SONDE_PAGE_SIZE) / 8];
 };
 
-#define SONDE_SAMPLE_HDR_SIZE 56
-#define SONDE_SAMPLE_SIZE(nr) (SONDE_SAMPLE_HDR_SIZE + (nr) * sizeof(__u64))
+#define SONDE_SAMPLE_HDR_SIZE 88
+#define SONDE_SAMPLE_SIZE(nr, stack_len) \
+	(SONDE_SAMPLE_HDR_SIZE + (nr) * sizeof(__u64) + (stack_len))
 
 _Static_assert(sizeof(struct sonde_sample) ==
-		       SONDE_SAMPLE_HDR_SIZE + 2 * SONDE_MAX_STACK * 8,
+		       SONDE_SAMPLE_HDR_SIZE + 2 * SONDE_MAX_STACK * 8 +
+			       SONDE_MAX_STACK_BYTES + SONDE_PAGE_SIZE,
 	       "struct sonde_sample layout changed");
 
 /* Per-CPU failure counters, indexed by enum sonde_stat. */
@@ -56,6 +78,7 @@ enum sonde_stat {
 	SONDE_STAT_RB_DROPS, /* ring buffer full: sample lost */
 	SONDE_STAT_KSTACK_ERR, /* bpf_get_stack(kernel) failed */
 	SONDE_STAT_USTACK_ERR, /* bpf_get_stack(user) failed */
+	SONDE_STAT_STACK_COPY_ERR, /* no byte of the user stack could be copied */
 	SONDE_STAT_MAX,
 };
 
@@ -143,6 +166,16 @@ static inline __u32 sonde_hist_bucket(__u64 ns)
 	return (msb - SONDE_HIST_SUB_BITS + 1) * SONDE_HIST_SUB +
 	       (__u32)((ns >> (msb - SONDE_HIST_SUB_BITS)) & (SONDE_HIST_SUB - 1));
 }
+
+/*
+ * sonde trace's per-thread call stacks live in an array of slots; each
+ * starts with this header, which the collector reads to count the
+ * threads still tracked and those mid-call.
+ */
+struct sonde_thread_hdr {
+	__u32 owner_tid; /* 0: free slot */
+	__u32 depth; /* active probed calls */
+};
 
 /* Per-CPU counters of sonde trace, indexed by enum sonde_trace_stat. */
 enum sonde_trace_stat {

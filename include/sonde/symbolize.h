@@ -6,7 +6,7 @@
  * libc serves every process), process maps per PID. Files are opened
  * through /proc/PID/root so targets in other mount namespaces work.
  * Strings in results are owned by the symbolizer and stay valid until
- * symbolizer__free().
+ * symbolizer__free(). Not thread-safe: one symbolizer per thread, or a lock.
  */
 #ifndef SONDE_SYMBOLIZE_H
 #define SONDE_SYMBOLIZE_H

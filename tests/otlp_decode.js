@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+//
+// Decode an OTLP/HTTP request body with OpenTelemetry JS's own generated
+// protobuf code (@opentelemetry/otlp-transformer 0.200.0) and print it as
+// plain lines a C test can compare exactly:
+//   resource KEY=VALUE
+//   scope NAME
+//   span TRACEID SPANID PARENTID|- NAME kind=N start=NS end=NS KEY=VALUE...
+//   metric NAME unit=U TYPE [temporality=N monotonic=B]
+//   point KEY=VALUE... value=V | count=N sum=S buckets=a,b bounds=x,y
+// Usage: node otlp_decode.js traces|metrics FILE
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+const root = require(path.join(__dirname, 'node_modules', '@opentelemetry', 'otlp-transformer',
+	'build', 'src', 'generated', 'root.js'));
+const v1 = root.opentelemetry.proto;
+
+const hex = (b) => Buffer.from(b || []).toString('hex');
+const str = (v) => (v === null || v === undefined ? '' : v.toString());
+// An absent proto3 scalar reads as its default, as in every other decoder.
+const num = (v) => (v === null || v === undefined ? '0' : v.toString());
+
+function anyValue(v) {
+	if (!v)
+		return '';
+	if (v.stringValue !== undefined && v.stringValue !== null && v.value === 'stringValue')
+		return v.stringValue;
+	if (v.value === 'intValue')
+		return str(v.intValue);
+	if (v.value === 'boolValue')
+		return str(v.boolValue);
+	if (v.value === 'doubleValue')
+		return str(v.doubleValue);
+	return '?';
+}
+
+const attrs = (kvs) => (kvs || []).map((kv) => `${kv.key}=${anyValue(kv.value)}`);
+
+function resource(r, out) {
+	for (const a of attrs(r && r.attributes))
+		out.push(`resource ${a}`);
+}
+
+function traces(buf, out) {
+	const req = v1.collector.trace.v1.ExportTraceServiceRequest.decode(buf);
+
+	for (const rs of req.resourceSpans) {
+		resource(rs.resource, out);
+		for (const ss of rs.scopeSpans) {
+			out.push(`scope ${ss.scope ? ss.scope.name : ''}`);
+			for (const s of ss.spans) {
+				const parent = s.parentSpanId && s.parentSpanId.length ? hex(s.parentSpanId) : '-';
+
+				out.push([`span ${hex(s.traceId)} ${hex(s.spanId)} ${parent} ${s.name}`,
+					`kind=${s.kind}`, `start=${num(s.startTimeUnixNano)}`,
+					`end=${num(s.endTimeUnixNano)}`, ...attrs(s.attributes)].join(' '));
+			}
+		}
+	}
+}
+
+function numberPoints(points, out) {
+	for (const p of points) {
+		const v = p.value === 'asInt' ? num(p.asInt) : num(p.asDouble);
+
+		out.push(['point', ...attrs(p.attributes), `start=${num(p.startTimeUnixNano)}`,
+			`time=${num(p.timeUnixNano)}`, `value=${v}`].join(' '));
+	}
+}
+
+function metrics(buf, out) {
+	const req = v1.collector.metrics.v1.ExportMetricsServiceRequest.decode(buf);
+
+	for (const rm of req.resourceMetrics) {
+		resource(rm.resource, out);
+		for (const sm of rm.scopeMetrics) {
+			out.push(`scope ${sm.scope ? sm.scope.name : ''}`);
+			for (const m of sm.metrics) {
+				const head = `metric ${m.name} unit=${str(m.unit)}`;
+
+				if (m.data === 'sum') {
+					out.push(`${head} sum temporality=${m.sum.aggregationTemporality} ` +
+						`monotonic=${m.sum.isMonotonic}`);
+					numberPoints(m.sum.dataPoints, out);
+				} else if (m.data === 'gauge') {
+					out.push(`${head} gauge`);
+					numberPoints(m.gauge.dataPoints, out);
+				} else if (m.data === 'histogram') {
+					out.push(`${head} histogram temporality=` +
+						`${m.histogram.aggregationTemporality}`);
+					for (const p of m.histogram.dataPoints) {
+						out.push(['point', ...attrs(p.attributes),
+							`start=${num(p.startTimeUnixNano)}`,
+							`time=${num(p.timeUnixNano)}`, `count=${num(p.count)}`,
+							`sum=${num(p.sum)}`,
+							`buckets=${p.bucketCounts.map(num).join(',')}`,
+							`bounds=${p.explicitBounds.join(',')}`].join(' '));
+					}
+				} else {
+					out.push(`${head} ${m.data}`);
+				}
+			}
+		}
+	}
+}
+
+const [kind, file] = process.argv.slice(2);
+const out = [];
+
+(kind === 'metrics' ? metrics : traces)(fs.readFileSync(file), out);
+process.stdout.write(out.join('\n') + '\n');

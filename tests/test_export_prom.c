@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prometheus exporter: exact text rendering, the HTTP endpoint over a raw
+ * loopback socket, then the real consumers: `promtool check metrics`
+ * lints what we render, and a real Prometheus server scrapes our endpoint
+ * and answers queries with the values we set.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "sonde/export_prom.h"
+#include "sonde/metrics.h"
+#include "sonde/procstat.h"
+
+static const double bounds[] = {0.001, 0.01, 0.1};
+
+static int in_ci(void)
+{
+	const char *ci = getenv("CI");
+
+	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
+}
+
+/* A real consumer that is missing fails in CI and skips elsewhere. */
+static void require_program(const char *path)
+{
+	if (access(path, X_OK) == 0)
+		return;
+	if (in_ci())
+		cr_assert_fail("%s is missing and CI=true forbids skipping (scripts/setup.sh "
+			       "installs it)",
+			       path);
+	cr_skip_test("%s is missing (run scripts/setup.sh)", path);
+}
+
+static char *render(struct metrics *m)
+{
+	struct metrics_snapshot *s = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_eq(metrics__snapshot(m, &s), 0);
+	f = open_memstream(&buf, &len);
+	cr_assert_not_null(f);
+	cr_assert_eq(prom_render(s, f), 0);
+	fclose(f);
+	metrics_snapshot__free(s);
+	return buf;
+}
+
+/* A counter, a gauge with awkward label values and help, a histogram. */
+static struct metrics *sample_registry(void)
+{
+	struct metrics *m = metrics__new(0);
+	struct metric_label fn[] = {{"function", "main"}, {"binary", "/usr/bin/app"}};
+	struct metric_label odd[] = {{"path", "C:\\dir \"x\"\nnext"}};
+	const uint64_t counts[] = {100, 600, 250, 50};
+
+	cr_assert_not_null(m);
+	cr_assert_eq(metrics__declare(m, "sonde_test_calls_total", METRIC_COUNTER, "Calls seen.",
+				      NULL, 0),
+		     0);
+	cr_assert_eq(metrics__declare(m, "sonde_test_open_files", METRIC_GAUGE,
+				      "Open files; a \\ backslash\nand a newline.", NULL, 0),
+		     0);
+	cr_assert_eq(metrics__declare(m, "sonde_test_latency_seconds", METRIC_HISTOGRAM,
+				      "Call latency.", bounds, 3),
+		     0);
+	cr_assert_eq(metrics__declare(m, "sonde_test_unused", METRIC_GAUGE, "No series.", NULL, 0),
+		     0);
+	cr_assert_eq(metrics__counter_set(m, "sonde_test_calls_total", NULL, 0, 42), 0);
+	cr_assert_eq(metrics__counter_add(m, "sonde_test_calls_total", fn, 2, 0.5), 0);
+	cr_assert_eq(metrics__gauge_set(m, "sonde_test_open_files", odd, 1, -3.25), 0);
+	cr_assert_eq(
+		metrics__histogram_set(m, "sonde_test_latency_seconds", fn, 2, counts, 1000, 12.5),
+		0);
+	return m;
+}
+
+static const char expected_text[] =
+	"# HELP sonde_metrics_series_dropped_total Series refused because the registry "
+	"reached its max_series limit.\n"
+	"# TYPE sonde_metrics_series_dropped_total counter\n"
+	"sonde_metrics_series_dropped_total 0\n"
+	"# HELP sonde_test_calls_total Calls seen.\n"
+	"# TYPE sonde_test_calls_total counter\n"
+	"sonde_test_calls_total 42\n"
+	"sonde_test_calls_total{binary=\"/usr/bin/app\",function=\"main\"} 0.5\n"
+	"# HELP sonde_test_open_files Open files; a \\\\ backslash\\nand a newline.\n"
+	"# TYPE sonde_test_open_files gauge\n"
+	"sonde_test_open_files{path=\"C:\\\\dir \\\"x\\\"\\nnext\"} -3.25\n"
+	"# HELP sonde_test_latency_seconds Call latency.\n"
+	"# TYPE sonde_test_latency_seconds histogram\n"
+	"sonde_test_latency_seconds_bucket{binary=\"/usr/bin/app\",function=\"main\",le=\"0.001\"} "
+	"100\n"
+	"sonde_test_latency_seconds_bucket{binary=\"/usr/bin/app\",function=\"main\",le=\"0.01\"} "
+	"700\n"
+	"sonde_test_latency_seconds_bucket{binary=\"/usr/bin/app\",function=\"main\",le=\"0.1\"} "
+	"950\n"
+	"sonde_test_latency_seconds_bucket{binary=\"/usr/bin/app\",function=\"main\",le=\"+Inf\"} "
+	"1000\n"
+	"sonde_test_latency_seconds_sum{binary=\"/usr/bin/app\",function=\"main\"} 12.5\n"
+	"sonde_test_latency_seconds_count{binary=\"/usr/bin/app\",function=\"main\"} 1000\n";
+
+Test(export_prom, renders_exact_text)
+{
+	struct metrics *m = sample_registry();
+	char *text = render(m);
+
+	cr_assert_str_eq(text, expected_text);
+	free(text);
+	metrics__free(m);
+}
+
+Test(export_prom, renders_special_floats_and_unlabelled_histograms)
+{
+	struct metrics *m = metrics__new(0);
+	const double b[] = {1e-06, 0.5, 1e+21};
+	char *text;
+
+	metrics__declare(m, "g", METRIC_GAUGE, "", NULL, 0);
+	metrics__declare(m, "h_seconds", METRIC_HISTOGRAM, "H.", b, 3);
+	metrics__gauge_set(m, "g", NULL, 0, 1.0 / 0.0);
+	metrics__histogram_observe(m, "h_seconds", NULL, 0, 0.1);
+	text = render(m);
+	cr_assert_not_null(strstr(text, "# HELP g \n# TYPE g gauge\ng +Inf\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "# TYPE h_seconds histogram\n"
+					"h_seconds_bucket{le=\"1e-06\"} 0\n"
+					"h_seconds_bucket{le=\"0.5\"} 1\n"
+					"h_seconds_bucket{le=\"1e+21\"} 1\n"
+					"h_seconds_bucket{le=\"+Inf\"} 1\n"
+					"h_seconds_sum 0.1\n"
+					"h_seconds_count 1\n"),
+			   "%s", text);
+	free(text);
+	metrics__free(m);
+}
+
+/* ---- a raw HTTP/1.0 client: enough for our server and Prometheus' API. */
+
+struct http_reply {
+	int status;
+	char *raw;  /* headers and body */
+	char *body; /* points into raw */
+};
+
+static void http_reply_free(struct http_reply *r)
+{
+	free(r->raw);
+	memset(r, 0, sizeof(*r));
+}
+
+static int http_request(int family, unsigned int port, const char *method, const char *path,
+			struct http_reply *r)
+{
+	struct sockaddr_storage ss = {0};
+	struct timeval tv = {.tv_sec = 10};
+	socklen_t len;
+	char req[2048];
+	size_t cap = 65536, n = 0;
+	ssize_t got;
+	int fd, err = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		a->sin6_port = htons(port);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a->sin_port = htons(port);
+		len = sizeof(*a);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		err = -errno;
+		goto out;
+	}
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: localhost\r\n\r\n", method, path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		err = -EIO;
+		goto out;
+	}
+	r->raw = malloc(cap);
+	cr_assert_not_null(r->raw);
+	while ((got = read(fd, r->raw + n, cap - n - 1)) > 0) {
+		n += (size_t)got;
+		if (n + 1 == cap) {
+			cap *= 2;
+			r->raw = realloc(r->raw, cap);
+			cr_assert_not_null(r->raw);
+		}
+	}
+	r->raw[n] = '\0';
+	if (sscanf(r->raw, "HTTP/1.%*c %d", &r->status) != 1) {
+		err = -EPROTO;
+		goto out;
+	}
+	r->body = strstr(r->raw, "\r\n\r\n");
+	r->body = r->body ? r->body + 4 : r->raw + n;
+out:
+	close(fd);
+	return err;
+}
+
+static const char *header(const struct http_reply *r, const char *name)
+{
+	static char val[256];
+	size_t nl = strlen(name);
+
+	for (const char *p = strstr(r->raw, "\r\n"); p && p + 2 < r->body;
+	     p = strstr(p + 2, "\r\n")) {
+		if (!strncasecmp(p + 2, name, nl) && p[2 + nl] == ':') {
+			const char *v = p + 2 + nl + 1, *e = strstr(v, "\r\n");
+
+			while (*v == ' ')
+				v++;
+			snprintf(val, sizeof(val), "%.*s", (int)(e - v), v);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+Test(export_prom, serves_metrics_healthz_404_405)
+{
+	struct metrics *m = sample_registry();
+	struct prom_server *srv = NULL;
+	struct http_reply r;
+	unsigned int port;
+
+	cr_assert_eq(prom_server__new("127.0.0.1:0", m, &srv), 0);
+	port = prom_server__port(srv);
+	cr_assert_gt(port, 0);
+
+	cr_assert_eq(http_request(AF_INET, port, "GET", "/metrics", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(header(&r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+	cr_assert_str_eq(r.body, expected_text);
+	http_reply_free(&r);
+
+	/* Later updates show in the next scrape. */
+	metrics__counter_add(m, "sonde_test_calls_total", NULL, 0, 1);
+	cr_assert_eq(http_request(AF_INET, port, "GET", "/metrics", &r), 0);
+	cr_assert_not_null(strstr(r.body, "\nsonde_test_calls_total 43\n"));
+	http_reply_free(&r);
+
+	cr_assert_eq(http_request(AF_INET, port, "GET", "/healthz", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "ok\n");
+	http_reply_free(&r);
+
+	cr_assert_eq(http_request(AF_INET, port, "GET", "/", &r), 0);
+	cr_assert_eq(r.status, 404);
+	http_reply_free(&r);
+
+	cr_assert_eq(http_request(AF_INET, port, "POST", "/metrics", &r), 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(header(&r, "Allow"), "GET, HEAD");
+	http_reply_free(&r);
+
+	cr_assert_eq(http_request(AF_INET, port, "HEAD", "/metrics", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "");
+	http_reply_free(&r);
+
+	prom_server__free(srv);
+	prom_server__free(NULL);
+	metrics__free(m);
+}
+
+Test(export_prom, serves_on_ipv6_loopback)
+{
+	struct metrics *m = sample_registry();
+	struct prom_server *srv = NULL;
+	struct http_reply r;
+
+	cr_assert_eq(prom_server__new("[::1]:0", m, &srv), 0);
+	cr_assert_eq(http_request(AF_INET6, prom_server__port(srv), "GET", "/healthz", &r), 0);
+	cr_assert_eq(r.status, 200);
+	http_reply_free(&r);
+	prom_server__free(srv);
+	metrics__free(m);
+}
+
+/* Run @fn with stderr captured into a malloc'd string. */
+static char *capture_stderr(int (*fn)(void *), void *arg, int *ret)
+{
+	char path[256];
+	int saved, fd;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/stderr-%d", test_tmpdir(), getpid());
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	dup2(fd, 2);
+	close(fd);
+	*ret = fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	text = read_file(path, NULL);
+	cr_assert_not_null(text);
+	unlink(path);
+	return text;
+}
+
+struct new_args {
+	const char *addr;
+	struct metrics *m;
+	struct prom_server *srv;
+};
+
+static int try_new(void *p)
+{
+	struct new_args *a = p;
+
+	return prom_server__new(a->addr, a->m, &a->srv);
+}
+
+Test(export_prom, port_in_use_is_one_clear_line)
+{
+	struct metrics *m = sample_registry();
+	struct prom_server *srv = NULL;
+	struct new_args a = {.m = m};
+	char addr[64], want[256], *err;
+	int ret;
+
+	cr_assert_eq(prom_server__new("127.0.0.1:0", m, &srv), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", prom_server__port(srv));
+	a.addr = addr;
+	err = capture_stderr(try_new, &a, &ret);
+	cr_assert_eq(ret, -EADDRINUSE);
+	cr_assert_null(a.srv);
+	snprintf(want, sizeof(want),
+		 "sonde: cannot listen on %s: Address already in use (choose another port with "
+		 "--listen)\n",
+		 addr);
+	cr_assert_str_eq(err, want);
+	free(err);
+	prom_server__free(srv);
+	metrics__free(m);
+}
+
+Test(export_prom, bad_addresses_are_einval)
+{
+	struct metrics *m = metrics__new(0);
+	struct new_args a = {.m = m};
+	char *err;
+	int ret;
+
+	a.addr = "9464";
+	err = capture_stderr(try_new, &a, &ret);
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_str_eq(err, "sonde: cannot listen on '9464': expected HOST:PORT, [IPV6]:PORT "
+			      "or :PORT (e.g. --listen 127.0.0.1:9464)\n");
+	free(err);
+	a.addr = "127.0.0.1:99999";
+	free(capture_stderr(try_new, &a, &ret));
+	cr_assert_eq(ret, -EINVAL);
+	a.addr = "::1:9464";
+	free(capture_stderr(try_new, &a, &ret));
+	cr_assert_eq(ret, -EINVAL);
+	a.addr = "192.0.2.1:0"; /* TEST-NET: not ours, the kernel refuses to bind */
+	err = capture_stderr(try_new, &a, &ret);
+	cr_assert_eq(ret, -EADDRNOTAVAIL);
+	cr_assert_str_eq(err, "sonde: cannot listen on 192.0.2.1:0: Cannot assign requested "
+			      "address (choose another port with --listen)\n");
+	free(err);
+	metrics__free(m);
+}
+
+/* ---- real consumers */
+
+/* What sonde trace will publish, per the exporter's usage comment. */
+static struct metrics *trace_like_registry(void)
+{
+	static const double secs[] = {1e-06, 1e-05, 0.0001, 0.001, 0.01, 0.1, 1};
+	struct metrics *m = metrics__new(0);
+	struct metric_label fn[] = {{"function", "malloc"}, {"binary", "/usr/lib/libc.so.6"}};
+	struct metric_label ex[] = {{"exporter", "statsd"}};
+	const uint64_t counts[] = {0, 900, 90, 9, 1, 0, 0, 0};
+
+	metrics__declare(m, "sonde_function_duration_seconds", METRIC_HISTOGRAM,
+			 "Time from function entry to return.", secs, 7);
+	metrics__declare(m, "sonde_function_calls_total", METRIC_COUNTER,
+			 "Calls of traced functions.", NULL, 0);
+	metrics__declare(m, "sonde_events_total", METRIC_COUNTER,
+			 "Events read from the ring buffer.", NULL, 0);
+	metrics__declare(m, "sonde_events_dropped_total", METRIC_COUNTER,
+			 "Events lost because the ring buffer was full.", NULL, 0);
+	metrics__declare(m, "sonde_export_errors_total", METRIC_COUNTER,
+			 "Failed exports by exporter.", NULL, 0);
+	metrics__histogram_set(m, "sonde_function_duration_seconds", fn, 2, counts, 1000, 0.0123);
+	metrics__counter_set(m, "sonde_function_calls_total", fn, 2, 1000);
+	metrics__counter_set(m, "sonde_events_total", NULL, 0, 1000);
+	metrics__counter_set(m, "sonde_events_dropped_total", NULL, 0, 0);
+	metrics__counter_set(m, "sonde_export_errors_total", ex, 1, 2);
+	cr_assert_eq(procstat_publish(m, getpid(), "test_export_pro"), 0);
+	return m;
+}
+
+static int run_promtool(const char *text, char **out, char **err)
+{
+	char path[256], cmd[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/metrics-%d.txt", test_tmpdir(), getpid());
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/promtool check metrics < '%s'", path);
+	{
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+		return run_cmd(argv, out, err);
+	}
+}
+
+Test(export_prom, promtool_check_metrics_passes)
+{
+	struct metrics *m, *m2;
+	char *text, *out = NULL, *err = NULL;
+	int rc;
+
+	require_program("/usr/bin/promtool");
+	m = trace_like_registry();
+	text = render(m);
+	rc = run_promtool(text, &out, &err);
+	cr_assert_eq(rc, 0, "promtool failed (%d):\n%s%s\n--- input:\n%s", rc, out, err, text);
+	cr_assert_str_eq(out, "", "promtool lint: %s", out);
+	free(text);
+	free(out);
+	free(err);
+	metrics__free(m);
+
+	/* The exact sample too (its gauge has no unit suffix to lint). */
+	m2 = sample_registry();
+	text = render(m2);
+	out = err = NULL;
+	rc = run_promtool(text, &out, &err);
+	cr_assert_eq(rc, 0, "promtool failed (%d):\n%s%s", rc, out, err);
+	free(text);
+	free(out);
+	free(err);
+	metrics__free(m2);
+}
+
+static pid_t prom_pid = -1;
+static char prom_dir[256];
+
+static void stop_prometheus(void)
+{
+	if (prom_pid > 0) {
+		int status;
+
+		kill(prom_pid, SIGTERM);
+		for (int i = 0; i < 100; i++) {
+			if (waitpid(prom_pid, &status, WNOHANG) == prom_pid) {
+				prom_pid = -1;
+				break;
+			}
+			usleep(50000);
+		}
+		if (prom_pid > 0) {
+			kill(prom_pid, SIGKILL);
+			waitpid(prom_pid, &status, 0);
+			prom_pid = -1;
+		}
+	}
+	if (prom_dir[0]) {
+		char *argv[] = {"/bin/rm", "-rf", prom_dir, NULL};
+
+		run_cmd(argv, NULL, NULL);
+		prom_dir[0] = '\0';
+	}
+}
+
+static unsigned int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void start_prometheus(unsigned int target_port, unsigned int *api_port)
+{
+	char cfg[512], tsdb[512], logp[512], listen[64], cfgarg[600], tsdbarg[600];
+	FILE *f;
+	int fd;
+
+	snprintf(prom_dir, sizeof(prom_dir), "%s/prometheus-%d", test_tmpdir(), getpid());
+	cr_assert_eq(mkdir(prom_dir, 0700), 0);
+	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", prom_dir);
+	snprintf(tsdb, sizeof(tsdb), "%s/data", prom_dir);
+	snprintf(logp, sizeof(logp), "%s/prometheus.log", prom_dir);
+	f = fopen(cfg, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+		"global:\n"
+		"  scrape_interval: 1s\n"
+		"  evaluation_interval: 1s\n"
+		"scrape_configs:\n"
+		"  - job_name: sonde\n"
+		"    scrape_interval: 1s\n"
+		"    scrape_timeout: 1s\n"
+		"    static_configs:\n"
+		"      - targets: ['127.0.0.1:%u']\n",
+		target_port);
+	fclose(f);
+	*api_port = free_port();
+	snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%u", *api_port);
+	snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", cfg);
+	snprintf(tsdbarg, sizeof(tsdbarg), "--storage.tsdb.path=%s", tsdb);
+	prom_pid = fork();
+	cr_assert_geq(prom_pid, 0);
+	if (prom_pid == 0) {
+		char *argv[] = {"/usr/bin/prometheus", cfgarg, tsdbarg, listen,
+				"--log.level=warn",    NULL};
+
+		fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* Die with the test process even if the teardown never runs. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+}
+
+/* The value of the first sample of an instant query, or NULL. */
+static char *query(unsigned int api_port, const char *q)
+{
+	char path[512], *v = NULL;
+	struct http_reply r;
+	const char *p;
+
+	snprintf(path, sizeof(path), "/api/v1/query?query=%s", q);
+	if (http_request(AF_INET, api_port, "GET", path, &r))
+		return NULL;
+	/* {"status":"success","data":{"resultType":"vector","result":[{"metric":{..},
+	 * "value":[1700000000.123,"42"]}]}} */
+	p = strstr(r.body, "\"value\":[");
+	if (r.status == 200 && p) {
+		p = strchr(p, ',');
+		if (p && p[1] == '"') {
+			const char *e = strchr(p + 2, '"');
+
+			if (e)
+				v = strndup(p + 2, (size_t)(e - p - 2));
+		}
+	}
+	http_reply_free(&r);
+	return v;
+}
+
+static char *wait_query(unsigned int api_port, const char *q, const char *want)
+{
+	struct timespec t0, t;
+	char *v = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		free(v);
+		v = query(api_port, q);
+		if (v && !strcmp(v, want))
+			break;
+		usleep(250000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 60);
+	return v;
+}
+
+TestSuite(export_prom_real, .fini = stop_prometheus, .timeout = 100);
+
+Test(export_prom_real, prometheus_scrapes_exact_values)
+{
+	struct metrics *m;
+	struct prom_server *srv = NULL;
+	unsigned int api_port;
+	char *v;
+
+	require_program("/usr/bin/prometheus");
+	m = sample_registry();
+	cr_assert_eq(prom_server__new("127.0.0.1:0", m, &srv), 0);
+	start_prometheus(prom_server__port(srv), &api_port);
+
+	v = wait_query(api_port, "up%7Bjob%3D%22sonde%22%7D", "1");
+	cr_assert_str_eq(v ? v : "(no answer)", "1",
+			 "Prometheus never scraped us; see %s/prometheus.log", prom_dir);
+	free(v);
+	v = query(api_port, "sonde_test_calls_total%7Bfunction%3D%22%22%7D");
+	cr_assert_str_eq(v ? v : "(none)", "42");
+	free(v);
+	v = query(api_port, "sonde_test_calls_total%7Bfunction%3D%22main%22%7D");
+	cr_assert_str_eq(v ? v : "(none)", "0.5");
+	free(v);
+	v = query(api_port, "sonde_test_latency_seconds_count");
+	cr_assert_str_eq(v ? v : "(none)", "1000");
+	free(v);
+	v = query(api_port, "sonde_test_latency_seconds_bucket%7Ble%3D%220.01%22%7D");
+	cr_assert_str_eq(v ? v : "(none)", "700");
+	free(v);
+	v = query(api_port, "sonde_test_latency_seconds_sum");
+	cr_assert_str_eq(v ? v : "(none)", "12.5");
+	free(v);
+	/* The escaped label value comes back as we set it. */
+	v = query(api_port,
+		  "sonde_test_open_files%7Bpath%3D%22C%3A%5C%5Cdir%20%5C%22x%5C%22%5Cnnext%22%7D");
+	cr_assert_str_eq(v ? v : "(none)", "-3.25");
+	free(v);
+
+	/* A change reaches Prometheus on a later scrape. */
+	metrics__counter_set(m, "sonde_test_calls_total", NULL, 0, 100);
+	v = wait_query(api_port, "sonde_test_calls_total%7Bfunction%3D%22%22%7D", "100");
+	cr_assert_str_eq(v ? v : "(none)", "100");
+	free(v);
+
+	stop_prometheus();
+	prom_server__free(srv);
+	metrics__free(m);
+}
