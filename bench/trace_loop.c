@@ -69,7 +69,7 @@ static int wait_probe(void)
 	volatile unsigned char *p = (volatile unsigned char *)bench_fn;
 	/* The NOP's first byte, not a copy read at start: a fast tracer may win. */
 	const unsigned char b0 = 0x0f;
-	struct timespec tick = { 0, 5000000L }, grace = { 0, GRACE_MS * 1000000L };
+	struct timespec tick = {0, 5000000L}, grace = {0, GRACE_MS * 1000000L};
 
 	for (int i = 0; i < 12000; i++) {
 		if (*p != b0) {
@@ -84,7 +84,7 @@ static int wait_probe(void)
 
 int main(int argc, char **argv)
 {
-	struct result res[64] = { 0 };
+	struct result res[64] = {0};
 	pthread_t tids[64];
 	int nthreads = 1;
 	uint64_t w0, wall, cpu = 0;

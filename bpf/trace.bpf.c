@@ -32,8 +32,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 emit_spans = 0; /* 0: histograms only, no ring buffer traffic */
 const volatile __u32 max_depth = MAX_DEPTH;
 const volatile __u32 nfuncs = 1;
-const volatile __u32 slot_mask = 0; /* max_entries of threads - 1 */
-const volatile __u64 id_salt = 0; /* random per run */
+const volatile __u32 slot_mask = 0;  /* max_entries of threads - 1 */
+const volatile __u64 id_salt = 0;    /* random per run */
 const volatile __u64 trace_salt = 0; /* random per run: high half of trace ids */
 /* Wake the collector only when this much data waits; it polls on a timer. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
@@ -184,8 +184,8 @@ static __always_inline __u64 next_id(void)
  * tail call, whose caller still returns (the kernel chains both
  * uretprobes on the one `ret`). Returns the new depth.
  */
-static __always_inline __u32 pop_stale(struct thread_stack *s, __u32 d, __u64 sp,
-				       __u32 func_id, bool same_sp)
+static __always_inline __u32 pop_stale(struct thread_stack *s, __u32 d, __u64 sp, __u32 func_id,
+				       bool same_sp)
 {
 	__u32 stale = 0;
 
@@ -267,8 +267,7 @@ static __always_inline void hist_add(__u32 func_id, __u64 lat)
 		h->max_ns = lat;
 }
 
-static __always_inline void send_span(struct thread_stack *s, struct frame *f, __u32 d,
-				      __u64 now)
+static __always_inline void send_span(struct thread_stack *s, struct frame *f, __u32 d, __u64 now)
 {
 	struct sonde_span *e;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -291,8 +290,8 @@ static __always_inline void send_span(struct thread_stack *s, struct frame *f, _
 	e->parent_span_id = d ? s->f[frame_idx(d - 1)].span_id : 0;
 	e->depth = d;
 	e->pad = 0;
-	flags = bpf_ringbuf_query(&spans, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	flags = bpf_ringbuf_query(&spans, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 	stat_add(SONDE_TSTAT_SPANS, 1);
 }

@@ -37,4 +37,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Real consumers from npm (OTLP schema and decoder, Etsy's statsd server),
+# pinned by tests/package-lock.json.
+if [ "${1:-}" != "--build-only" ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "setup: installing nodejs npm"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+	fi
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	if [ ! -d "$top/tests/node_modules" ] ||
+		[ "$top/tests/package-lock.json" -nt "$top/tests/node_modules" ]; then
+		echo "setup: npm ci --prefix tests"
+		npm ci --prefix "$top/tests" --no-audit --no-fund --loglevel=error >/dev/null
+		touch "$top/tests/node_modules"
+	fi
+fi
 echo "setup: dependencies present"

@@ -35,14 +35,16 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 static void trace_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sonde trace -f TARGET:FUNCTION [-f ...] [options] (-p PID[,PID...] | -- CMD "
+		"usage: sonde trace -f TARGET:FUNCTION [-f ...] [options] (-p PID[,PID...] | -- "
+		"CMD "
 		"[ARGS...])\n"
 		"\n"
 		"Time functions through uprobes: on exit, print per function the call count,\n"
 		"p50/p90/p99/max latency and a log2 histogram; optionally write every call as\n"
 		"an OTLP-style JSON span (nested calls on a thread share a trace).\n"
 		"\n"
-		"  -f, --func TARGET:FUNCTION  function to time (repeatable). TARGET is a path to an\n"
+		"  -f, --func TARGET:FUNCTION  function to time (repeatable). TARGET is a path to "
+		"an\n"
 		"                        executable or library, or a short name resolved in the\n"
 		"                        target: 'libc', 'libssl', the program's own name.\n"
 		"                        FUNCTION is a symbol or a glob ('db_*').\n"
@@ -108,17 +110,17 @@ static int add_func(struct trace_opts *o, const char *arg)
 int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "func", required_argument, NULL, 'f' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "spans", required_argument, NULL, OPT_SPANS },
-		{ "max-probes", required_argument, NULL, OPT_MAX_PROBES },
-		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
-		{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
-		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"pid", required_argument, NULL, 'p'},
+		{"func", required_argument, NULL, 'f'},
+		{"duration", required_argument, NULL, 'd'},
+		{"spans", required_argument, NULL, OPT_SPANS},
+		{"max-probes", required_argument, NULL, OPT_MAX_PROBES},
+		{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+		{"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+		{"ring-size", required_argument, NULL, OPT_RING_SIZE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, err;
 
@@ -137,7 +139,8 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			o->t.pids = NULL;
 			err = cli_parse_pid_list(optarg, &o->t.pids, &o->t.npids);
 			if (err == -EINVAL)
-				log_err("trace: -p takes PIDs separated by commas, not '%s'", optarg);
+				log_err("trace: -p takes PIDs separated by commas, not '%s'",
+					optarg);
 			if (err)
 				goto err_free;
 			break;
@@ -159,7 +162,8 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			break;
 		case OPT_MAX_PROBES:
 			if (parse_uint(optarg, 1, 100000, &o->max_probes)) {
-				log_err("trace: --max-probes takes a number from 1 to 100000, not '%s'",
+				log_err("trace: --max-probes takes a number from 1 to 100000, not "
+					"'%s'",
 					optarg);
 				err = -EINVAL;
 				goto err_free;
@@ -175,7 +179,8 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			break;
 		case OPT_MAX_THREADS:
 			if (parse_uint(optarg, 1, 1 << 22, &o->max_threads)) {
-				log_err("trace: --max-threads takes a number from 1 to 4194304, not '%s'",
+				log_err("trace: --max-threads takes a number from 1 to 4194304, "
+					"not '%s'",
 					optarg);
 				err = -EINVAL;
 				goto err_free;

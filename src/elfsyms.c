@@ -9,6 +9,8 @@
  * count and offset is checked by libelf against the file size, and anything
  * libelf refuses turns into ENOEXEC.
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -22,9 +24,19 @@
 
 #include "sonde/elfsyms.h"
 #include "sonde/log.h"
+#include "sonde/xz.h"
 
 /* Longest build-id we keep; real ones are 20 bytes (SHA-1) or 16 (MD5). */
 #define BUILD_ID_MAX 64
+/* Fedora's MiniDebugInfo is tens to hundreds of KiB; anything huge is hostile. */
+#define MINIDEBUG_MAX_OUT (64u << 20)
+/*
+ * Size given to a synthetic _start when no CFI says better: glibc's _start
+ * is 0x26 bytes on x86-64 and 0x34 on arm64; a sizeless symbol would run on
+ * to the next named function and swallow every static function between.
+ */
+#define ENTRY_FALLBACK_SIZE 64
+#define ENTRY_NAME "_start"
 
 struct segment {
 	uint64_t off;
@@ -54,6 +66,19 @@ struct elfsyms {
 	char build_id[BUILD_ID_MAX * 2 + 1];
 	bool has_build_id;
 	bool is_dyn;
+	bool is_exec; /* ET_EXEC, or ET_DYN with an interpreter (PIE) */
+	bool has_dwarf;
+	enum elfsyms_source source;
+	char *debuglink;
+	uint32_t debuglink_crc;
+};
+
+/* What load() learns about one file beyond its symbols. */
+struct scan {
+	uint64_t entry;
+	uint64_t entry_sec_end; /* end of the executable section holding e_entry */
+	Elf_Scn *debugdata;
+	bool has_symtab;
 };
 
 struct collector {
@@ -290,6 +315,8 @@ static int read_segments(Elf *elf, uint64_t file_size, struct elfsyms *e)
 
 		if (!gelf_getphdr(elf, (int)i, &phdr))
 			return -ENOEXEC;
+		if (phdr.p_type == PT_INTERP)
+			e->is_exec = true;
 		if (phdr.p_type != PT_LOAD)
 			continue;
 		/* A segment past the end of the file means a truncated file. */
@@ -419,10 +446,199 @@ static bool headers_fit(const GElf_Ehdr *ehdr, size_t phnum, size_t shnum, uint6
 	return true;
 }
 
-static int load(Elf *elf, uint64_t file_size, struct elfsyms *e)
+/* ".gnu_debuglink": a NUL-terminated file name, padding to 4, a CRC32. */
+static int read_debuglink(Elf *elf, Elf_Scn *scn, const GElf_Ehdr *ehdr, struct elfsyms *e)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	const unsigned char *p;
+	size_t n, crc_off;
+
+	if (!data || !data->d_buf || e->debuglink)
+		return 0;
+	p = data->d_buf;
+	n = strnlen((const char *)p, data->d_size);
+	crc_off = (n + 4) & ~(size_t)3;
+	/* A name with a slash would let a file point us anywhere. */
+	if (!n || n == data->d_size || crc_off + 4 > data->d_size ||
+	    memchr(p, '/', n))
+		return 0;
+	e->debuglink = strndup((const char *)p, n);
+	if (!e->debuglink)
+		return -ENOMEM;
+	p += crc_off;
+	if (ehdr->e_ident[EI_DATA] == ELFDATA2MSB)
+		e->debuglink_crc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+				   (uint32_t)p[2] << 8 | p[3];
+	else
+		e->debuglink_crc = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+				   (uint32_t)p[1] << 8 | p[0];
+	return 0;
+}
+
+/* Function symbols of every .symtab in @elf (a debug file or MiniDebugInfo). */
+static int read_symtabs(Elf *elf, GElf_Half machine, struct collector *c, bool *found)
+{
+	Elf_Scn *scn = NULL;
+	size_t shnum;
+	int err;
+
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrnum(elf, &shnum))
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr))
+			return -ENOEXEC;
+		if (shdr.sh_type != SHT_SYMTAB)
+			continue;
+		err = read_symtab(elf, scn, &shdr, shnum, machine, c);
+		if (err)
+			return err;
+		*found = true;
+	}
+	return 0;
+}
+
+/*
+ * MiniDebugInfo (Fedora and others): an xz-compressed ELF in .gnu_debugdata
+ * whose .symtab holds the functions .dynsym lacks. Any damage to it only
+ * costs those names: errors other than ENOMEM are logged and ignored.
+ */
+static int read_minidebug(Elf_Scn *scn, GElf_Half machine, struct collector *c, struct elfsyms *e)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	GElf_Ehdr mehdr;
+	size_t out_len, shnum, phnum;
+	bool found = false;
+	void *out;
+	Elf *mini;
+	int err;
+
+	if (!data || !data->d_buf || !data->d_size)
+		return 0;
+	err = xz_decompress(data->d_buf, data->d_size, MINIDEBUG_MAX_OUT, &out, &out_len);
+	if (err) {
+		log_debug("elfsyms: failed to decompress .gnu_debugdata: %s", strerror(-err));
+		return err == -ENOMEM ? err : 0;
+	}
+	mini = elf_memory(out, out_len);
+	if (!mini) {
+		err = 0;
+		goto out_buf;
+	}
+	if (elf_kind(mini) != ELF_K_ELF || !gelf_getehdr(mini, &mehdr) ||
+	    elf_getshdrnum(mini, &shnum) || elf_getphdrnum(mini, &phnum) ||
+	    !headers_fit(&mehdr, phnum, shnum, out_len)) {
+		log_debug("elfsyms: .gnu_debugdata is not a valid ELF");
+		err = 0;
+		goto out_elf;
+	}
+	err = read_symtabs(mini, machine, c, &found);
+	if (err == -ENOEXEC) {
+		log_debug("elfsyms: .gnu_debugdata has a corrupt symbol table");
+		err = 0;
+	}
+	if (!err && found)
+		e->source = ELFSYMS_SRC_MINIDEBUGINFO;
+
+out_elf:
+	elf_end(mini);
+out_buf:
+	free(out);
+	return err;
+}
+
+/* The CFI range of the function at @addr, from .eh_frame or .debug_frame. */
+static uint64_t cfi_size_at(Elf *elf, uint64_t addr)
+{
+	Dwarf_CFI *cfi = dwarf_getcfi_elf(elf);
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Addr start, end;
+	uint64_t size = 0;
+
+	if (!cfi)
+		return 0;
+	if (!dwarf_cfi_addrframe(cfi, addr, &frame) &&
+	    dwarf_frame_info(frame, &start, &end, NULL) >= 0 && start == addr && end > start)
+		size = end - start;
+	free(frame);
+	dwarf_cfi_end(cfi);
+	return size;
+}
+
+/*
+ * Stripped executables have no name for their entry point, so unwound
+ * stacks would end in an anonymous address: call it _start, as every libc
+ * does, sized by its CFI when there is one.
+ */
+static int name_entry(Elf *elf, const struct scan *sc, struct collector *c, const struct elfsyms *e)
+{
+	struct raw_sym rs = { 0 };
+	size_t i;
+	int err;
+
+	if (!e->is_exec || !sc->entry || !sc->entry_sec_end)
+		return 0;
+	for (i = 0; i < c->nr; i++)
+		if (c->syms[i].addr == sc->entry)
+			return 0;
+	rs.addr = sc->entry;
+	rs.size = cfi_size_at(elf, sc->entry);
+	if (!rs.size)
+		rs.size = ENTRY_FALLBACK_SIZE;
+	if (rs.size > sc->entry_sec_end - sc->entry)
+		rs.size = sc->entry_sec_end - sc->entry;
+	rs.bind = STB_LOCAL;
+	rs.sec_end = sc->entry_sec_end;
+	err = blob_add(c, ENTRY_NAME, &rs.name_off);
+	if (!err)
+		err = sym_add(c, &rs);
+	return err;
+}
+
+static int scan_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const GElf_Ehdr *ehdr,
+			size_t shnum, size_t shstrndx, struct collector *c, struct scan *sc,
+			struct elfsyms *e)
+{
+	const char *name = elf_strptr(elf, shstrndx, shdr->sh_name);
+
+	switch (shdr->sh_type) {
+	case SHT_SYMTAB:
+		sc->has_symtab = true;
+		/* fallthrough */
+	case SHT_DYNSYM:
+		return read_symtab(elf, scn, shdr, shnum, ehdr->e_machine, c);
+	case SHT_NOTE:
+		if (!e->has_build_id)
+			note_build_id(elf_getdata(scn, NULL), e);
+		return 0;
+	case SHT_PROGBITS:
+		if ((shdr->sh_flags & SHF_EXECINSTR) && sc->entry >= shdr->sh_addr &&
+		    sc->entry - shdr->sh_addr < shdr->sh_size)
+			sc->entry_sec_end = shdr->sh_addr + shdr->sh_size;
+		if (!name)
+			return 0;
+		if (!strcmp(name, ".gnu_debuglink"))
+			return read_debuglink(elf, scn, ehdr, e);
+		if (!strcmp(name, ".gnu_debugdata"))
+			sc->debugdata = scn;
+		else if (!strcmp(name, ".debug_info") && shdr->sh_size)
+			e->has_dwarf = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Symbols of @elf, plus those of the separate debug file @dbg when given,
+ * else of its MiniDebugInfo when it has no .symtab of its own.
+ */
+static int load(Elf *elf, uint64_t file_size, Elf *dbg, struct elfsyms *e)
 {
 	struct collector c = { 0 };
-	size_t shnum, phnum;
+	struct scan sc = { 0 };
+	size_t shnum, phnum, shstrndx;
 	GElf_Ehdr ehdr;
 	Elf_Scn *scn = NULL;
 	int err;
@@ -432,13 +648,19 @@ static int load(Elf *elf, uint64_t file_size, struct elfsyms *e)
 	if (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN)
 		return -ENOEXEC;
 	e->is_dyn = ehdr.e_type == ET_DYN;
+	e->is_exec = ehdr.e_type == ET_EXEC;
 	if (elf_getshdrnum(elf, &shnum) || elf_getphdrnum(elf, &phnum) ||
 	    !headers_fit(&ehdr, phnum, shnum, file_size))
 		return -ENOEXEC;
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		shstrndx = 0;
 	err = read_segments(elf, file_size, e);
 	if (err)
 		goto out_collector;
 
+	sc.entry = ehdr.e_entry;
+	if (ehdr.e_machine == EM_ARM)
+		sc.entry &= ~1ULL;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr;
 
@@ -446,17 +668,29 @@ static int load(Elf *elf, uint64_t file_size, struct elfsyms *e)
 			err = -ENOEXEC;
 			goto out_collector;
 		}
-		if (shdr.sh_type == SHT_SYMTAB || shdr.sh_type == SHT_DYNSYM) {
-			err = read_symtab(elf, scn, &shdr, shnum, ehdr.e_machine, &c);
-			if (err)
-				goto out_collector;
-		} else if (shdr.sh_type == SHT_NOTE && !e->has_build_id) {
-			note_build_id(elf_getdata(scn, NULL), e);
-		}
+		err = scan_section(elf, scn, &shdr, &ehdr, shnum, shstrndx, &c, &sc, e);
+		if (err)
+			goto out_collector;
+	}
+	e->source = sc.has_symtab ? ELFSYMS_SRC_SYMTAB : ELFSYMS_SRC_DYNSYM;
+	if (dbg) {
+		bool found = false;
+
+		err = read_symtabs(dbg, ehdr.e_machine, &c, &found);
+		if (err)
+			goto out_collector;
+		if (found)
+			e->source = ELFSYMS_SRC_DEBUG_FILE;
+	} else if (!sc.has_symtab && sc.debugdata) {
+		err = read_minidebug(sc.debugdata, ehdr.e_machine, &c, e);
+		if (err)
+			goto out_collector;
 	}
 	if (!e->has_build_id)
 		segment_build_id(elf, e);
-	err = build_tables(&c, e);
+	err = name_entry(elf, &sc, &c, e);
+	if (!err)
+		err = build_tables(&c, e);
 
 out_collector:
 	free(c.syms);
@@ -464,7 +698,7 @@ out_collector:
 	return err;
 }
 
-static struct elfsyms *open_elf(Elf *elf, uint64_t file_size)
+static struct elfsyms *open_elf(Elf *elf, uint64_t file_size, Elf *dbg)
 {
 	struct elfsyms *e;
 	int err;
@@ -474,7 +708,7 @@ static struct elfsyms *open_elf(Elf *elf, uint64_t file_size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	err = load(elf, file_size, e);
+	err = load(elf, file_size, dbg, e);
 	if (err) {
 		elfsyms__free(e);
 		errno = -err;
@@ -483,45 +717,86 @@ static struct elfsyms *open_elf(Elf *elf, uint64_t file_size)
 	return e;
 }
 
-struct elfsyms *elfsyms__open(const char *path)
+/* A regular file opened for libelf; -errno, ENOEXEC for non-regular files. */
+static int open_regular(const char *path, int *fd_out, uint64_t *size)
 {
-	struct elfsyms *e = NULL;
 	struct stat st;
-	Elf *elf;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return NULL;
+		return -errno;
 	if (fstat(fd, &st)) {
-		err = errno;
+		err = -errno;
 		goto out_fd;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		err = EISDIR;
+		err = -EISDIR;
 		goto out_fd;
 	}
 	/* A FIFO or device could block or never end. */
 	if (!S_ISREG(st.st_mode)) {
-		err = ENOEXEC;
+		err = -ENOEXEC;
 		goto out_fd;
 	}
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf) {
-		err = ENOEXEC;
-		goto out_fd;
-	}
-	e = open_elf(elf, (uint64_t)st.st_size);
-	err = e ? 0 : errno;
-	elf_end(elf);
-	if (!e)
-		log_debug("elfsyms: failed to load %s: %s", path, strerror(err));
+	*fd_out = fd;
+	*size = (uint64_t)st.st_size;
+	return 0;
 
 out_fd:
 	close(fd);
-	errno = err;
+	return err;
+}
+
+struct elfsyms *elfsyms__open_debug(const char *path, const char *debug_path)
+{
+	struct elfsyms *e = NULL;
+	Elf *elf, *dbg = NULL;
+	uint64_t size, dbg_size;
+	int fd, dbg_fd = -1, err;
+
+	err = open_regular(path, &fd, &size);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	elf_version(EV_CURRENT);
+	if (debug_path) {
+		err = open_regular(debug_path, &dbg_fd, &dbg_size);
+		if (err)
+			goto out_fd;
+		dbg = elf_begin(dbg_fd, ELF_C_READ, NULL);
+		if (!dbg) {
+			err = -ENOEXEC;
+			goto out_dbg_fd;
+		}
+	}
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf) {
+		err = -ENOEXEC;
+		goto out_dbg;
+	}
+	e = open_elf(elf, size, dbg);
+	err = e ? 0 : -errno;
+	elf_end(elf);
+	if (!e)
+		log_debug("elfsyms: failed to load %s%s%s: %s", path, dbg ? " with " : "",
+			  dbg ? debug_path : "", strerror(-err));
+
+out_dbg:
+	elf_end(dbg);
+out_dbg_fd:
+	if (dbg_fd >= 0)
+		close(dbg_fd);
+out_fd:
+	close(fd);
+	errno = -err;
 	return e;
+}
+
+struct elfsyms *elfsyms__open(const char *path)
+{
+	return elfsyms__open_debug(path, NULL);
 }
 
 struct elfsyms *elfsyms__open_mem(const void *data, size_t len)
@@ -548,7 +823,7 @@ struct elfsyms *elfsyms__open_mem(const void *data, size_t len)
 		err = ENOEXEC;
 		goto out_copy;
 	}
-	e = open_elf(elf, len);
+	e = open_elf(elf, len, NULL);
 	err = e ? 0 : errno;
 	elf_end(elf);
 
@@ -566,6 +841,7 @@ void elfsyms__free(struct elfsyms *e)
 	free(e->by_name);
 	free(e->names);
 	free(e->segs);
+	free(e->debuglink);
 	free(e);
 }
 
@@ -625,6 +901,28 @@ const char *elfsyms__build_id(const struct elfsyms *e)
 int elfsyms__is_dyn(const struct elfsyms *e)
 {
 	return e->is_dyn;
+}
+
+int elfsyms__is_exec(const struct elfsyms *e)
+{
+	return e->is_exec;
+}
+
+enum elfsyms_source elfsyms__source(const struct elfsyms *e)
+{
+	return e->source;
+}
+
+int elfsyms__has_dwarf(const struct elfsyms *e)
+{
+	return e->has_dwarf;
+}
+
+const char *elfsyms__debuglink(const struct elfsyms *e, uint32_t *crc)
+{
+	if (e->debuglink && crc)
+		*crc = e->debuglink_crc;
+	return e->debuglink;
 }
 
 /*

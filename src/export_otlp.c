@@ -109,7 +109,7 @@ struct batch {
 
 struct logstate {
 	uint64_t last_ns;
-	bool logged; /* a failure was ever logged (last_ns valid) */
+	bool logged;  /* a failure was ever logged (last_ns valid) */
 	bool failing; /* the last attempt failed */
 };
 
@@ -146,10 +146,10 @@ struct otlp {
 	struct mreq *mq;
 	unsigned int mq_cap, mq_first, mq_n;
 
-	bool busy; /* the sender holds a batch or request (under lock) */
-	bool stop; /* set by otlp__free (under lock) */
+	bool busy;	       /* the sender holds a batch or request (under lock) */
+	bool stop;	       /* set by otlp__free (under lock) */
 	unsigned int flushing; /* otlp__flush calls waiting (under lock) */
-	uint64_t flush_gen; /* bumped by each otlp__flush (under lock) */
+	uint64_t flush_gen;    /* bumped by each otlp__flush (under lock) */
 	uint64_t flush_deadline_ns;
 
 	struct otlp_stats st; /* under lock */
@@ -283,8 +283,9 @@ static int parse_kv_list(const char *s, struct kvpair **out, size_t *nout)
 			ks++;
 		while (ke > ks && is_ows(ke[-1]))
 			ke--;
+		s = *end ? end + 1 : end;
 		if (ks == ke)
-			goto next; /* empty member */
+			continue; /* empty member */
 		eq = memchr(ks, '=', ke - ks);
 		if (!eq) {
 			err = -EINVAL;
@@ -314,8 +315,6 @@ static int parse_kv_list(const char *s, struct kvpair **out, size_t *nout)
 			err = pct_decode(vs, ve - vs, &kv[n - 1].val);
 		if (err)
 			goto free_kv;
-next:
-		s = *end ? end + 1 : end;
 	}
 	*out = kv;
 	*nout = n;
@@ -390,7 +389,8 @@ static int resolve_url(const struct otlp_opts *o, enum otlp_signal sig, char **o
 	if (!u)
 		return -ENOMEM;
 	if (!is_http_url(u)) {
-		log_err("otlp: failed to use endpoint \"%s\" from %s: not an http:// or https:// URL",
+		log_err("otlp: failed to use endpoint \"%s\" from %s: not an http:// or https:// "
+			"URL",
 			u, what);
 		free(u);
 		return -EINVAL;
@@ -522,10 +522,12 @@ static int build_resource(struct otlp *x, const struct otlp_opts *o)
 
 		opentelemetry__proto__common__v1__any_value__init(a);
 		if (x->attrs[i].str) {
-			a->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+			a->value_case =
+				OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
 			a->string_value = x->attrs[i].str;
 		} else {
-			a->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+			a->value_case =
+				OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
 			a->int_value = x->attrs[i].ival;
 		}
 		opentelemetry__proto__common__v1__key_value__init(&x->res_kvs[i]);
@@ -1118,7 +1120,8 @@ static enum post_result post(struct otlp *x, enum otlp_signal sig, const void *b
 		if (oserr && rc != CURLE_OPERATION_TIMEDOUT)
 			snprintf(reason, rlen, "%s", strerror(oserr));
 		else
-			snprintf(reason, rlen, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+			snprintf(reason, rlen, "%s",
+				 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 		if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
 			return POST_FATAL;
 		return POST_RETRY;
@@ -1214,8 +1217,8 @@ static void report_full_locked(struct otlp *x)
  * Send one request body until it is accepted, rejected, retried for
  * retry_max_ms, or the exporter stops. Drops are counted here.
  */
-static enum outcome export_body(struct otlp *x, enum otlp_signal sig, const void *body,
-				size_t len, size_t nitems, size_t nsent)
+static enum outcome export_body(struct otlp *x, enum otlp_signal sig, const void *body, size_t len,
+				size_t nitems, size_t nsent)
 {
 	uint64_t first = mono_ns(), backoff = (uint64_t)x->backoff_ms * NS_PER_MS;
 	char reason[CURL_ERROR_SIZE + 32];
@@ -1526,9 +1529,10 @@ void otlp__free(struct otlp *x)
 		if (x->nq) {
 			x->st.spans_dropped += x->nq;
 			x->st.spans_given_up += x->nq;
-			log_warn("otlp: failed to export %u spans to %s: exporter stopped with them "
-				 "queued (%" PRIu64 " dropped in all)",
-				 x->nq, x->url[OTLP_TRACES], x->st.spans_dropped);
+			log_warn(
+				"otlp: failed to export %u spans to %s: exporter stopped with them "
+				"queued (%" PRIu64 " dropped in all)",
+				x->nq, x->url[OTLP_TRACES], x->st.spans_dropped);
 		}
 		x->st.metric_exports_dropped += x->mq_n;
 	}

@@ -111,7 +111,7 @@ static uint32_t log2_row(uint64_t v)
 
 int hist__print_log2(const struct hist *h, FILE *f)
 {
-	uint64_t rows[64] = { 0 }, top = 0;
+	uint64_t rows[64] = {0}, top = 0;
 	int first = -1, last = -1;
 	const int width = 40;
 

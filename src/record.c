@@ -100,11 +100,18 @@ static int on_event(void *ctx, void *data, size_t len)
 		r->bad_samples++;
 		return 0;
 	}
-	if (r->queued >= QUEUE_BYTES)
+	/*
+	 * libbpf has consumed this record already even if we fail it: store
+	 * it, then ask for a flush once the queue is full. The runloop flushes
+	 * before consuming again, so the guard below is only a safety net.
+	 */
+	if (r->queued >= QUEUE_BYTES) {
+		r->bad_samples++;
 		return RUNLOOP_QUEUE_FULL;
+	}
 	memcpy(r->queue + r->queued, data, len);
 	r->queued += (len + 7) & ~(size_t)7;
-	return 0;
+	return r->queued >= QUEUE_BYTES ? RUNLOOP_QUEUE_FULL : 0;
 }
 
 static uint64_t mix64(uint64_t x)

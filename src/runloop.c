@@ -90,6 +90,12 @@ int runloop__run(const struct runloop_opts *o)
 				log_err("runloop: failed to poll ring buffer: %s", strerror(-err));
 				return err;
 			}
+			/* The queue is full: empty it before consuming more. */
+			if (err == RUNLOOP_QUEUE_FULL && o->on_tick) {
+				err = o->on_tick(o->ctx);
+				if (err < 0)
+					return err;
+			}
 			err = drain(o);
 			if (err < 0)
 				return err;

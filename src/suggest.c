@@ -43,8 +43,7 @@ struct cand {
 };
 
 /* Symbol tables list aliases twice; suggest each name once. */
-static int kept(const char *const *names, const struct cand *best, size_t nbest,
-		const char *name)
+static int kept(const char *const *names, const struct cand *best, size_t nbest, const char *name)
 {
 	for (size_t i = 0; i < nbest; i++)
 		if (!strcmp(names[best[i].idx], name))
@@ -52,8 +51,8 @@ static int kept(const char *const *names, const struct cand *best, size_t nbest,
 	return 0;
 }
 
-size_t suggest_closest(const char *const *names, size_t n, const char *query,
-		       const char **out, size_t max)
+size_t suggest_closest(const char *const *names, size_t n, const char *query, const char **out,
+		       size_t max)
 {
 	size_t qlen = strlen(query), limit = qlen / 3 > 2 ? qlen / 3 : 2;
 	struct cand best[16];
@@ -81,7 +80,7 @@ size_t suggest_closest(const char *const *names, size_t n, const char *query,
 		if (nbest < max)
 			nbest++;
 		memmove(&best[pos + 1], &best[pos], (nbest - 1 - pos) * sizeof(best[0]));
-		best[pos] = (struct cand){ d, i };
+		best[pos] = (struct cand){d, i};
 	}
 	for (size_t i = 0; i < nbest; i++)
 		out[i] = names[best[i].idx];

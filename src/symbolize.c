@@ -23,8 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sonde/debuginfo.h"
+#include "sonde/dwarf_lines.h"
 #include "sonde/elfsyms.h"
 #include "sonde/log.h"
+#include "sonde/perfmap.h"
 #include "sonde/procmaps.h"
 #include "sonde/strpool.h"
 #include "sonde/symbolize.h"
@@ -33,6 +36,9 @@
 #define DEFAULT_MAX_PIDS 4096
 #define DEFAULT_REREAD_BURST 4
 #define DEFAULT_REREAD_INTERVAL_MS 100
+#define DEFAULT_MAX_DWARF_FILES 32
+/* A perf map that answered is still checked for new lines this often. */
+#define PERFMAP_RECHECK_NS 100000000ULL
 /* A file that failed to load is retried after this long (another PID may see it). */
 #define FAILED_RETRY_NS 1000000000ULL
 /* Distinct vdso images kept (one per kernel ABI: 64-bit, 32-bit, x32). */
@@ -59,8 +65,9 @@ struct file_key {
 
 /*
  * One mapped file. Its debug information is loaded once and shared by every
- * process: today the symbol table; the DWARF issue adds a libdw handle here
- * and extends describe() below, nothing else needs to change.
+ * process: the symbol table (with a debug file's or MiniDebugInfo's names)
+ * at once, the DWARF on the first lookup. Open DWARF handles are the big
+ * cost, so they have an LRU and a bound of their own (max_dwarf_files).
  */
 struct elf_file {
 	struct file_key key;
@@ -70,6 +77,10 @@ struct elf_file {
 	const char *build_id; /* interned */
 	int err;
 	uint64_t failed_ns;
+	char *dwarf_path; /* the file, or its debug file, that has DWARF */
+	struct dwarf_lines *dw;
+	bool dw_tried; /* opened, or failed to: do not retry */
+	struct lru dw_lru; /* linked while dw is open */
 };
 
 struct vdso_image {
@@ -90,6 +101,10 @@ struct proc_entry {
 	uint64_t refill_ns;
 	const struct vdso_image *vdso;
 	bool vdso_failed;
+	/* JIT names, from /tmp/perf-NSPID.map inside the target's root. */
+	struct perfmap *perfmap;
+	const char *perfmap_module; /* interned "[perf-NSPID.map]" */
+	uint64_t perfmap_checked_ns;
 };
 
 struct ksym {
@@ -112,11 +127,17 @@ struct symbolizer {
 	unsigned int reread_burst;
 	uint64_t reread_interval_ns;
 	char *kallsyms_path;
+	char *debug_dirs;
+	unsigned int max_dwarf_files;
+	bool no_dwarf;
+	unsigned int perfmap_max_entries;
 
 	struct elf_file **file_buckets;
 	size_t nr_file_buckets; /* power of two */
 	struct lru file_lru; /* head: most recently used */
 	size_t nr_files;
+	struct lru dwarf_lru; /* files with open DWARF, most recent first */
+	size_t nr_dwarf;
 
 	struct proc_entry **pid_buckets;
 	size_t nr_pid_buckets;
@@ -198,7 +219,21 @@ static void file_free(struct elf_file *f)
 	if (!f)
 		return;
 	elfsyms__free(f->syms);
+	dwarf_lines__free(f->dw);
+	free(f->dwarf_path);
 	free(f);
+}
+
+/* Close a file's DWARF; it reopens on the next lookup that needs it. */
+static void file_close_dwarf(struct symbolizer *s, struct elf_file *f)
+{
+	if (!f->dw)
+		return;
+	dwarf_lines__free(f->dw);
+	f->dw = NULL;
+	f->dw_tried = false;
+	lru_del(&f->dw_lru);
+	s->nr_dwarf--;
 }
 
 static void file_unlink(struct symbolizer *s, struct elf_file *f)
@@ -209,6 +244,7 @@ static void file_unlink(struct symbolizer *s, struct elf_file *f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
 	lru_del(&f->lru);
+	file_close_dwarf(s, f);
 	s->nr_files--;
 }
 
@@ -240,7 +276,7 @@ static bool same_file(const char *path, const struct file_key *k)
  * (overlayfs reports other device numbers), the first one that loads.
  */
 static struct elfsyms *load_mapped(const struct proc_entry *pe, const struct procmap *m,
-				   const struct file_key *k, int *err)
+				   const struct file_key *k, char *chosen, int *err)
 {
 	char cand[3][PATH_MAX + 64];
 	int nr = 0, i, pass;
@@ -270,8 +306,10 @@ static struct elfsyms *load_mapped(const struct proc_entry *pe, const struct pro
 			if (pass == 0 && !same_file(cand[i], k))
 				continue;
 			e = elfsyms__open(cand[i]);
-			if (e)
+			if (e) {
+				strcpy(chosen, cand[i]);
 				return e;
+			}
 			*err = -errno;
 			/* Not an ELF is a property of the file, not of the path. */
 			if (*err == -ENOEXEC)
@@ -281,13 +319,86 @@ static struct elfsyms *load_mapped(const struct proc_entry *pe, const struct pro
 	return NULL;
 }
 
+/*
+ * A path for the file that outlives the process: the plain path when the
+ * target shares our root and it is the same file, else @chosen, which
+ * works while the process (or its mount namespace) lives.
+ */
+static const char *lasting_path(const struct proc_entry *pe, const struct procmap *m,
+				const struct file_key *k, const char *chosen)
+{
+	size_t len;
+
+	if (pe->root_is_slash && !path_is_deleted(m->path, &len) && same_file(m->path, k))
+		return m->path;
+	return chosen;
+}
+
+/*
+ * Names and DWARF from a separate debug file when the file lacks them:
+ * a stripped file gets the debug file's .symtab (better than its
+ * MiniDebugInfo), and a file without .debug_info reads DWARF from there.
+ */
+static int attach_debug_file(struct symbolizer *s, struct elf_file *f, const struct proc_entry *pe,
+			     const struct procmap *m, const char *chosen)
+{
+	char root[64], dpath[PATH_MAX], bin[PATH_MAX];
+	struct debuginfo_query q = { 0 };
+	const char *dwarf_from = NULL;
+	struct elfsyms *full;
+	size_t len;
+	bool deleted = path_is_deleted(m->path, &len);
+	int err;
+
+	if (elfsyms__has_dwarf(f->syms)) {
+		dwarf_from = lasting_path(pe, m, &f->key, chosen);
+		goto out_dwarf;
+	}
+	if (len >= sizeof(bin))
+		return 0;
+	memcpy(bin, m->path, len);
+	bin[len] = '\0';
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pe->pid);
+	q.root = pe->root_is_slash ? NULL : root;
+	q.path = bin;
+	q.build_id = elfsyms__build_id(f->syms);
+	q.debuglink = elfsyms__debuglink(f->syms, &q.debuglink_crc);
+	q.debug_dirs = s->debug_dirs;
+	if (!q.build_id && !q.debuglink)
+		return 0;
+	err = debuginfo__find(&q, dpath, sizeof(dpath));
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		return 0;
+	s->stats.debug_files++;
+	log_debug("symbolize: debug file of %s%s: %s", bin, deleted ? " (deleted)" : "", dpath);
+	dwarf_from = dpath;
+	if (elfsyms__source(f->syms) != ELFSYMS_SRC_SYMTAB) {
+		full = elfsyms__open_debug(chosen, dpath);
+		if (full) {
+			elfsyms__free(f->syms);
+			f->syms = full;
+		} else if (errno == ENOMEM) {
+			return -ENOMEM;
+		}
+	}
+
+out_dwarf:
+	if (s->no_dwarf || !dwarf_from)
+		return 0;
+	f->dwarf_path = strdup(dwarf_from);
+	return f->dwarf_path ? 0 : -ENOMEM;
+}
+
 static int file_load(struct symbolizer *s, struct elf_file *f, const struct proc_entry *pe,
 		     const struct procmap *m)
 {
+	char chosen[PATH_MAX + 64];
 	const char *bid;
 	int err;
 
-	f->syms = load_mapped(pe, m, &f->key, &err);
+	f->syms = load_mapped(pe, m, &f->key, chosen, &err);
 	if (!f->syms) {
 		f->err = err;
 		f->failed_ns = now_ns();
@@ -296,6 +407,9 @@ static int file_load(struct symbolizer *s, struct elf_file *f, const struct proc
 		return 0;
 	}
 	f->err = 0;
+	err = attach_debug_file(s, f, pe, m, chosen);
+	if (err)
+		return err;
 	bid = elfsyms__build_id(f->syms);
 	if (bid)
 		return intern(s, bid, &f->build_id);
@@ -470,6 +584,7 @@ static void pid_unlink_free(struct symbolizer *s, struct proc_entry *pe)
 	lru_del(&pe->lru);
 	s->nr_pids--;
 	procmaps__clear(&pe->maps);
+	perfmap__free(pe->perfmap);
 	free(pe);
 }
 
@@ -567,16 +682,92 @@ static bool take_reread_token(struct symbolizer *s, struct proc_entry *pe)
 
 /* ---- resolution ---- */
 
+/* The file's DWARF, opened on first use under the max_dwarf_files bound. */
+static struct dwarf_lines *file_dwarf(struct symbolizer *s, struct elf_file *f)
+{
+	if (f->dw) {
+		lru_touch(&s->dwarf_lru, &f->dw_lru);
+		return f->dw;
+	}
+	if (f->dw_tried || !f->dwarf_path || s->no_dwarf)
+		return NULL;
+	f->dw_tried = true;
+	f->dw = dwarf_lines__open(f->dwarf_path);
+	if (!f->dw) {
+		log_debug("symbolize: failed to read DWARF of %s: %s", f->dwarf_path,
+			  strerror(errno));
+		return NULL;
+	}
+	s->stats.dwarf_opens++;
+	lru_push_front(&s->dwarf_lru, &f->dw_lru);
+	s->nr_dwarf++;
+	while (s->nr_dwarf > s->max_dwarf_files)
+		file_close_dwarf(s, lru_entry(s->dwarf_lru.prev, struct elf_file));
+	return f->dw;
+}
+
 /*
- * Name the link-time address @vaddr of a file. The one place that turns
- * debug information into frames: DWARF line and inline frames go here.
+ * DWARF frames for @vaddr into @res, innermost first; the outermost
+ * (real) function keeps the symbol table's name when there is one, so
+ * names match the ones without DWARF. Returns frames added, or -errno.
  */
-static int describe(struct symbolizer *s, const struct elfsyms *syms, uint64_t vaddr,
-		    struct sym_result *res)
+static int describe_dwarf(struct symbolizer *s, struct dwarf_lines *dw,
+			  const struct elfsym *sym, uint64_t vaddr, struct sym_result *res)
+{
+	struct dwarf_line_frame df[SYM_MAX_INLINE];
+	int n = dwarf_lines__lookup(dw, vaddr, df, SYM_MAX_INLINE), i, err;
+
+	if (n < 0)
+		return n == -ENOMEM ? n : 0;
+	for (i = 0; i < n; i++) {
+		struct sym_frame *fr = &res->frames[i];
+		const char *name = df[i].name;
+
+		if (i == n - 1 && sym) {
+			name = sym->name;
+			fr->sym_offset = vaddr - sym->addr;
+		}
+		if (name) {
+			err = intern(s, name, &fr->name);
+			if (err)
+				return err;
+		}
+		if (df[i].file) {
+			err = intern(s, df[i].file, &fr->file);
+			if (err)
+				return err;
+		}
+		fr->line = df[i].line;
+		fr->inlined = df[i].inlined;
+	}
+	/* Lines but no function anywhere: leave the address unnamed. */
+	if (n == 1 && !res->frames[0].name) {
+		memset(&res->frames[0], 0, sizeof(res->frames[0]));
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * Name the link-time address @vaddr of a file (@f NULL for the vdso): the
+ * one place that turns debug information into frames.
+ */
+static int describe(struct symbolizer *s, const struct elfsyms *syms, struct elf_file *f,
+		    uint64_t vaddr, struct sym_result *res)
 {
 	const struct elfsym *sym = elfsyms__find(syms, vaddr);
+	struct dwarf_lines *dw = f ? file_dwarf(s, f) : NULL;
 	int err;
 
+	if (dw) {
+		err = describe_dwarf(s, dw, sym, vaddr, res);
+		if (err < 0)
+			return err;
+		if (err > 0) {
+			res->nframes = err;
+			return 0;
+		}
+	}
 	if (!sym)
 		return 0;
 	err = intern(s, sym->name, &res->frames[0].name);
@@ -587,8 +778,9 @@ static int describe(struct symbolizer *s, const struct elfsyms *syms, uint64_t v
 	return 0;
 }
 
-static int resolve_in_file(struct symbolizer *s, const struct elfsyms *syms, const char *build_id,
-			   const struct procmap *m, uint64_t addr, struct sym_result *res)
+static int resolve_in_file(struct symbolizer *s, const struct elfsyms *syms, struct elf_file *f,
+			   const char *build_id, const struct procmap *m, uint64_t addr,
+			   struct sym_result *res)
 {
 	uint64_t off = addr - m->start + m->pgoff, vaddr;
 
@@ -596,7 +788,119 @@ static int resolve_in_file(struct symbolizer *s, const struct elfsyms *syms, con
 	if (elfsyms__off_to_vaddr(syms, off, &vaddr))
 		return 0;
 	res->rel_addr = vaddr;
-	return describe(s, syms, vaddr, res);
+	return describe(s, syms, f, vaddr, res);
+}
+
+/* ---- JIT code: perf-PID.map ---- */
+
+/* Anonymous executable memory, where JITs put code (also memfd-backed). */
+static bool is_jit_mapping(const struct procmap *m)
+{
+	return !m->path[0] || !strncmp(m->path, "[anon:", 6) || !strncmp(m->path, "/memfd:", 7);
+}
+
+/*
+ * The PID the target's own namespace gives it (the last NSpid field): a
+ * JIT names its map after getpid(), which is that number.
+ */
+static pid_t ns_pid(pid_t pid)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	pid_t nspid = pid;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return pid;
+	while (getline(&line, &cap, fp) > 0) {
+		char *p, *end;
+		long v;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6;; p = end) {
+			v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (v > 0 && v <= INT_MAX)
+				nspid = (pid_t)v;
+		}
+		break;
+	}
+	free(line);
+	fclose(fp);
+	return nspid;
+}
+
+static int perfmap_open(struct symbolizer *s, struct proc_entry *pe)
+{
+	char path[128], module[64];
+	pid_t nspid = ns_pid(pe->pid);
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)pe->pid, (int)nspid);
+	snprintf(module, sizeof(module), "[perf-%d.map]", (int)nspid);
+	err = intern(s, module, &pe->perfmap_module);
+	if (err)
+		return err;
+	pe->perfmap = perfmap__new(path, s->perfmap_max_entries);
+	return pe->perfmap ? 0 : -ENOMEM;
+}
+
+static int perfmap_refresh(struct symbolizer *s, struct proc_entry *pe)
+{
+	int r = perfmap__refresh(pe->perfmap);
+
+	pe->perfmap_checked_ns = now_ns();
+	if (r > 0)
+		s->stats.perfmap_reads++;
+	/* No map (yet), or unreadable: the address stays anonymous. */
+	return r == -ENOMEM ? r : 0;
+}
+
+/*
+ * A JIT appends as it compiles: re-read on every miss (a miss costs one
+ * open and fstat when nothing was appended), and every PERFMAP_RECHECK_NS
+ * on hits too, since a JIT may reuse freed code memory for new code.
+ */
+static int resolve_jit(struct symbolizer *s, struct proc_entry *pe, uint64_t addr,
+		       struct sym_result *res)
+{
+	const struct perfmap_entry *e;
+	int err;
+
+	if (!pe->perfmap) {
+		err = perfmap_open(s, pe);
+		if (err)
+			return err;
+		err = perfmap_refresh(s, pe);
+		if (err)
+			return err;
+	} else if (now_ns() - pe->perfmap_checked_ns >= PERFMAP_RECHECK_NS) {
+		err = perfmap_refresh(s, pe);
+		if (err)
+			return err;
+	}
+	e = perfmap__find(pe->perfmap, addr);
+	if (!e) {
+		err = perfmap_refresh(s, pe);
+		if (err)
+			return err;
+		e = perfmap__find(pe->perfmap, addr);
+		if (!e)
+			return 0;
+	}
+	err = intern(s, e->name, &res->frames[0].name);
+	if (err)
+		return err;
+	res->module = pe->perfmap_module;
+	res->rel_addr = addr;
+	res->frames[0].sym_offset = addr - e->start;
+	res->nframes = 1;
+	s->stats.jit_resolved++;
+	return 0;
 }
 
 static int resolve_mapping(struct symbolizer *s, struct proc_entry *pe, const struct procmap *m,
@@ -617,16 +921,21 @@ static int resolve_mapping(struct symbolizer *s, struct proc_entry *pe, const st
 	if (!strcmp(m->path, "[vdso]")) {
 		vdso = vdso_get(s, pe, m, &err);
 		if (vdso)
-			return resolve_in_file(s, vdso->syms, vdso->build_id, m, addr, res);
+			return resolve_in_file(s, vdso->syms, NULL, vdso->build_id, m, addr, res);
 		return err;
 	}
-	/* [vsyscall], [uprobes], JIT code: no file to read. */
+	if (is_jit_mapping(m)) {
+		err = resolve_jit(s, pe, addr, res);
+		if (err || res->nframes || !m->inode || m->path[0] != '/')
+			return err;
+	}
+	/* [vsyscall], [uprobes]: no file to read. */
 	if (!m->inode || m->path[0] != '/')
 		return 0;
 	f = file_get(s, pe, m, &err);
 	if (!f || !f->syms)
 		return err;
-	return resolve_in_file(s, f->syms, f->build_id, m, addr, res);
+	return resolve_in_file(s, f->syms, f, f->build_id, m, addr, res);
 }
 
 int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
@@ -882,6 +1191,7 @@ out_unresolved:
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 {
 	const char *kpath = OPT(opts, kallsyms_path, NULL);
+	const char *ddirs = OPT(opts, debug_dirs, NULL);
 	struct symbolizer *s;
 
 	s = calloc(1, sizeof(*s));
@@ -892,7 +1202,11 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->reread_burst = OPT(opts, maps_reread_burst, DEFAULT_REREAD_BURST);
 	s->reread_interval_ns =
 		OPT(opts, maps_reread_interval_ms, DEFAULT_REREAD_INTERVAL_MS) * 1000000ULL;
+	s->max_dwarf_files = OPT(opts, max_dwarf_files, DEFAULT_MAX_DWARF_FILES);
+	s->no_dwarf = OPT(opts, no_dwarf, 0) != 0;
+	s->perfmap_max_entries = OPT(opts, perfmap_max_entries, 0);
 	lru_init(&s->file_lru);
+	lru_init(&s->dwarf_lru);
 	lru_init(&s->pid_lru);
 	s->nr_file_buckets = pow2_at_least(s->max_files);
 	s->nr_pid_buckets = pow2_at_least(s->max_pids);
@@ -901,7 +1215,10 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->strings = strpool__new();
 	if (kpath)
 		s->kallsyms_path = strdup(kpath);
-	if (!s->file_buckets || !s->pid_buckets || !s->strings || (kpath && !s->kallsyms_path)) {
+	if (ddirs)
+		s->debug_dirs = strdup(ddirs);
+	if (!s->file_buckets || !s->pid_buckets || !s->strings || (kpath && !s->kallsyms_path) ||
+	    (ddirs && !s->debug_dirs)) {
 		symbolizer__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -933,6 +1250,7 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->file_buckets);
 	free(s->pid_buckets);
 	free(s->kallsyms_path);
+	free(s->debug_dirs);
 	free(s);
 }
 
@@ -940,4 +1258,5 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st)
 {
 	*st = s->stats;
 	st->files_cached = s->nr_files;
+	st->dwarf_open = s->nr_dwarf;
 }

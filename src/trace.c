@@ -166,7 +166,7 @@ static int add_probe(struct trace *t, uint32_t id, pid_t pid, const char *path, 
 	if (!grown)
 		return -ENOMEM;
 	t->probes = grown;
-	grown[t->nprobes] = (struct tprobe){ id, pid, strdup(path), off, spec };
+	grown[t->nprobes] = (struct tprobe){id, pid, strdup(path), off, spec};
 	if (!grown[t->nprobes].path)
 		return -ENOMEM;
 	t->nprobes++;
@@ -196,8 +196,8 @@ static int resolve_for(struct trace *t, pid_t pid, const char *exe, pid_t attach
 		for (size_t j = 0; j < n && !err; j++) {
 			int id = func_id(t, fns[j].name, display);
 
-			err = id < 0 ? id :
-				       add_probe(t, id, attach_pid, path, fns[j].offset, sp->arg);
+			err = id < 0 ? id
+				     : add_probe(t, id, attach_pid, path, fns[j].offset, sp->arg);
 		}
 		uprobe_funcs_free(fns, n);
 		if (err) {
@@ -454,8 +454,7 @@ static void print_stats(struct trace *t)
 		"sonde: %zu functions, %llu calls, %llu timed, %llu spans written, %llu spans "
 		"lost, %llu threads tracked (%llu mid-call)\n",
 		t->nfuncs, (unsigned long long)calls, (unsigned long long)timed,
-		(unsigned long long)t->spans_written,
-		(unsigned long long)(drops + t->queue_drops),
+		(unsigned long long)t->spans_written, (unsigned long long)(drops + t->queue_drops),
 		(unsigned long long)threads, (unsigned long long)busy);
 	if (deep)
 		log_warn("trace: %llu calls nested deeper than --max-depth %u were counted but "

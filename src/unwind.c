@@ -51,10 +51,10 @@
 #define REG_RA 16 /* the return address column: the caller's rip */
 #define NREGS 17
 
-#define OPT(opts, field, def)                                                        \
-	((opts) && (opts)->sz >= offsetof(struct unwinder_opts, field) +             \
-				      sizeof((opts)->field) && (opts)->field         \
-		 ? (opts)->field                                                     \
+#define OPT(opts, field, def)                                                                     \
+	((opts) && (opts)->sz >= offsetof(struct unwinder_opts, field) + sizeof((opts)->field) && \
+			 (opts)->field                                                            \
+		 ? (opts)->field                                                                  \
 		 : (def))
 
 struct file_key {
@@ -75,7 +75,7 @@ struct cfi_file {
 	void *image; /* vdso: our copy of the image */
 	Elf *elf;
 	Dwarf_CFI *eh; /* .eh_frame, owned (dwarf_cfi_end) */
-	Dwarf *dw; /* for .debug_frame; owns dbg */
+	Dwarf *dw;     /* for .debug_frame; owns dbg */
 	Dwarf_CFI *dbg;
 	struct seg segs[MAX_SEGS];
 	int nsegs;
@@ -200,7 +200,7 @@ static bool has_section(Elf *elf, const char *want)
 /* Our own vdso: the same image the kernel maps into every 64-bit process. */
 static int vdso_copy(void **image, size_t *len)
 {
-	struct procmaps pm = { 0 };
+	struct procmaps pm = {0};
 	unsigned long base = getauxval(AT_SYSINFO_EHDR);
 	int err = -ENOENT;
 
@@ -314,7 +314,7 @@ static void file_evict_one(struct unwinder *u)
 /* The CFI of the file mapped at @m, loading it on first use; NULL if none. */
 static struct cfi_file *file_get(struct unwinder *u, pid_t pid, const struct procmap *m)
 {
-	struct file_key k = { 0 };
+	struct file_key k = {0};
 	struct cfi_file *f;
 	size_t b;
 	int err;
@@ -441,7 +441,7 @@ static void pid_evict_one(struct unwinder *u)
 
 static int pid_read(struct unwinder *u, struct pid_maps *p)
 {
-	struct procmaps fresh = { 0 };
+	struct procmaps fresh = {0};
 	int err;
 
 	p->read_ns = now_ns();
@@ -666,22 +666,52 @@ static int eval(const Dwarf_Op *ops, size_t nops, const struct regs *r, const ui
 			b = st[--n];
 			a = st[n - 1];
 			switch (at) {
-			case DW_OP_plus: a += b; break;
-			case DW_OP_minus: a -= b; break;
-			case DW_OP_mul: a *= b; break;
-			case DW_OP_and: a &= b; break;
-			case DW_OP_or: a |= b; break;
-			case DW_OP_xor: a ^= b; break;
-			case DW_OP_shl: a = b < 64 ? a << b : 0; break;
-			case DW_OP_shr: a = b < 64 ? a >> b : 0; break;
-			case DW_OP_shra: a = (uint64_t)((int64_t)a >> (b < 63 ? b : 63)); break;
+			case DW_OP_plus:
+				a += b;
+				break;
+			case DW_OP_minus:
+				a -= b;
+				break;
+			case DW_OP_mul:
+				a *= b;
+				break;
+			case DW_OP_and:
+				a &= b;
+				break;
+			case DW_OP_or:
+				a |= b;
+				break;
+			case DW_OP_xor:
+				a ^= b;
+				break;
+			case DW_OP_shl:
+				a = b < 64 ? a << b : 0;
+				break;
+			case DW_OP_shr:
+				a = b < 64 ? a >> b : 0;
+				break;
+			case DW_OP_shra:
+				a = (uint64_t)((int64_t)a >> (b < 63 ? b : 63));
+				break;
 			/* Comparisons are signed (DWARF 5, 2.5.1.4). */
-			case DW_OP_eq: a = a == b; break;
-			case DW_OP_ne: a = a != b; break;
-			case DW_OP_lt: a = (int64_t)a < (int64_t)b; break;
-			case DW_OP_le: a = (int64_t)a <= (int64_t)b; break;
-			case DW_OP_gt: a = (int64_t)a > (int64_t)b; break;
-			default: a = (int64_t)a >= (int64_t)b; break;
+			case DW_OP_eq:
+				a = a == b;
+				break;
+			case DW_OP_ne:
+				a = a != b;
+				break;
+			case DW_OP_lt:
+				a = (int64_t)a < (int64_t)b;
+				break;
+			case DW_OP_le:
+				a = (int64_t)a <= (int64_t)b;
+				break;
+			case DW_OP_gt:
+				a = (int64_t)a > (int64_t)b;
+				break;
+			default:
+				a = (int64_t)a >= (int64_t)b;
+				break;
 			}
 			st[n - 1] = a;
 			break;
@@ -701,7 +731,7 @@ static int eval(const Dwarf_Op *ops, size_t nops, const struct regs *r, const ui
 }
 
 /* Callee-saved registers other than sp and the return address. */
-static const unsigned int saved_regs[] = { REG_RBX, REG_RBP, 12, 13, 14, 15 };
+static const unsigned int saved_regs[] = {REG_RBX, REG_RBP, 12, 13, 14, 15};
 
 /*
  * One step with CFI at ELF address @addr: @next gets the caller's
@@ -806,12 +836,12 @@ static int step_fp(const struct regs *cur, struct regs *next, const struct snap 
 	return 0;
 }
 
-int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *in,
-		     uint64_t *ips, unsigned int max, struct unwind_result *res)
+int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *in, uint64_t *ips,
+		     unsigned int max, struct unwind_result *res)
 {
 #if defined(__x86_64__)
-	struct snap s = { .data = in->stack, .base = in->sp, .len = in->stack_len };
-	struct regs cur = { 0 }, next;
+	struct snap s = {.data = in->stack, .base = in->sp, .len = in->stack_len};
+	struct regs cur = {0}, next;
 	struct pid_maps *p;
 	bool exact_pc = true; /* the sampled pc, or a signal frame's: no call to step back over */
 	unsigned int n = 0;

@@ -79,7 +79,7 @@ int uprobe_find_exe(const char *cmd0, char *out, size_t len)
 /* A short name among the files PID maps; the main executable counts too. */
 static int find_in_maps(const char *name, pid_t pid, char *display, size_t dlen)
 {
-	struct procmaps maps = { 0 };
+	struct procmaps maps = {0};
 	int err;
 
 	err = procmaps__read(pid, &maps);
@@ -170,8 +170,7 @@ out_fd:
 }
 
 /* Search a ':'-separated list of directories; $ORIGIN is @origin. */
-static int search_dirs(const char *list, const char *origin, const char *lib, char *out,
-		       size_t len)
+static int search_dirs(const char *list, const char *origin, const char *lib, char *out, size_t len)
 {
 	char *copy, *dir, *save = NULL;
 	int err = -ENOENT;
@@ -198,8 +197,7 @@ static int search_dirs(const char *list, const char *origin, const char *lib, ch
 }
 
 /* Where the dynamic loader would find @lib needed by @from. */
-static int locate_lib(const char *lib, const char *from, const char *runpath, char *out,
-		      size_t len)
+static int locate_lib(const char *lib, const char *from, const char *runpath, char *out, size_t len)
 {
 	static const char *const defaults = "/lib/" MULTIARCH ":/usr/lib/" MULTIARCH
 					    ":/lib64:/usr/lib64:/lib:/usr/lib:/usr/local/lib";
@@ -437,8 +435,9 @@ static void report_missing(const char *spec, const char *display, const char *pa
 	const char *stripped = "";
 
 	if (has_symtab(path) == 0)
-		stripped = count ? " (the file is stripped: only its exported functions are visible)" :
-				   " (the file is stripped and exports no functions)";
+		stripped =
+			count ? " (the file is stripped: only its exported functions are visible)"
+			      : " (the file is stripped and exports no functions)";
 	if (uprobe_is_glob(pattern)) {
 		log_err("cannot trace '%s': no function matching '%s' in %s%s", spec, pattern,
 			display, stripped);
@@ -453,8 +452,8 @@ static void report_missing(const char *spec, const char *display, const char *pa
 	for (size_t i = 0; i < nbest; i++) {
 		size_t used = strlen(hint);
 
-		snprintf(hint + used, sizeof(hint) - used, "%s%s", i ? ", " : " (did you mean: ",
-			 best[i]);
+		snprintf(hint + used, sizeof(hint) - used, "%s%s",
+			 i ? ", " : " (did you mean: ", best[i]);
 	}
 	if (nbest) {
 		size_t used = strlen(hint);

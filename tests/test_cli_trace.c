@@ -37,9 +37,10 @@ Test(trace_spec, split)
 
 Test(cli_trace, full_command_line)
 {
-	char *argv[] = { "trace", "-p", "12,13", "-f", "libc:malloc", "-f", "/bin/x:db_*",
-			 "--max-probes", "5", "--max-depth", "8", "--max-threads", "100",
-			 "--spans", "out.jsonl", "-d", "2.5", NULL };
+	char *argv[] = {
+		"trace",	"-p", "12,13",	     "-f", "libc:malloc",   "-f",  "/bin/x:db_*",
+		"--max-probes", "5",  "--max-depth", "8",  "--max-threads", "100", "--spans",
+		"out.jsonl",	"-d", "2.5",	     NULL};
 	struct trace_opts o;
 
 	cr_assert_eq(cli_parse_trace(17, argv, &o), 0);
@@ -60,7 +61,7 @@ Test(cli_trace, full_command_line)
 
 Test(cli_trace, command_and_defaults)
 {
-	char *argv[] = { "trace", "-f", "myprog:handle", "--", "./myprog", "-x", NULL };
+	char *argv[] = {"trace", "-f", "myprog:handle", "--", "./myprog", "-x", NULL};
 	struct trace_opts o;
 
 	cr_assert_eq(cli_parse_trace(6, argv, &o), 0);
@@ -74,12 +75,12 @@ Test(cli_trace, command_and_defaults)
 
 Test(cli_trace, rejects_bad_input)
 {
-	char *nofunc[] = { "trace", "-p", "1", NULL };
-	char *badspec[] = { "trace", "-p", "1", "-f", "malloc", NULL };
-	char *deep[] = { "trace", "-p", "1", "-f", "a:b", "--max-depth", "33", NULL };
-	char *probes[] = { "trace", "-p", "1", "-f", "a:b", "--max-probes", "0", NULL };
-	char *notarget[] = { "trace", "-f", "a:b", NULL };
-	char *both[] = { "trace", "-p", "1", "-f", "a:b", "--", "ls", NULL };
+	char *nofunc[] = {"trace", "-p", "1", NULL};
+	char *badspec[] = {"trace", "-p", "1", "-f", "malloc", NULL};
+	char *deep[] = {"trace", "-p", "1", "-f", "a:b", "--max-depth", "33", NULL};
+	char *probes[] = {"trace", "-p", "1", "-f", "a:b", "--max-probes", "0", NULL};
+	char *notarget[] = {"trace", "-f", "a:b", NULL};
+	char *both[] = {"trace", "-p", "1", "-f", "a:b", "--", "ls", NULL};
 	struct trace_opts o;
 
 	cr_assert_eq(cli_parse_trace(3, nofunc, &o), -EINVAL);
@@ -147,8 +148,8 @@ Test(suggest, edit_distance)
 
 Test(suggest, closest_first)
 {
-	const char *names[] = { "main", "handle_reply", "handle_request", "handle_req",
-				"handle_request" };
+	const char *names[] = {"main", "handle_reply", "handle_request", "handle_req",
+			       "handle_request"};
 	const char *out[3];
 
 	cr_assert_eq(suggest_closest(names, 5, "handle_requst", out, 3), 3);

@@ -389,20 +389,20 @@ static struct otlp *new_exporter(struct rx *r, struct otlp_opts *o)
 
 /* ---- spans through OpenTelemetry's decoders ------------------------------ */
 
-#define EXPECTED_RESOURCE_TEXT \
-	"resource_spans {\n" \
-	"  resource {\n" \
-	"    attributes {\n      key: \"service.name\"\n      value {\n" \
-	"        string_value: \"myapp\"\n      }\n    }\n" \
-	"    attributes {\n      key: \"host.name\"\n      value {\n" \
-	"        string_value: \"%s\"\n      }\n    }\n" \
-	"    attributes {\n      key: \"process.pid\"\n      value {\n" \
-	"        int_value: 4242\n      }\n    }\n" \
+#define EXPECTED_RESOURCE_TEXT                                                      \
+	"resource_spans {\n"                                                        \
+	"  resource {\n"                                                            \
+	"    attributes {\n      key: \"service.name\"\n      value {\n"            \
+	"        string_value: \"myapp\"\n      }\n    }\n"                         \
+	"    attributes {\n      key: \"host.name\"\n      value {\n"               \
+	"        string_value: \"%s\"\n      }\n    }\n"                            \
+	"    attributes {\n      key: \"process.pid\"\n      value {\n"             \
+	"        int_value: 4242\n      }\n    }\n"                                 \
 	"    attributes {\n      key: \"process.executable.name\"\n      value {\n" \
-	"        string_value: \"myapp\"\n      }\n    }\n" \
-	"    attributes {\n      key: \"telemetry.sdk.name\"\n      value {\n" \
-	"        string_value: \"sonde\"\n      }\n    }\n" \
-	"  }\n" \
+	"        string_value: \"myapp\"\n      }\n    }\n"                         \
+	"    attributes {\n      key: \"telemetry.sdk.name\"\n      value {\n"      \
+	"        string_value: \"sonde\"\n      }\n    }\n"                         \
+	"  }\n"                                                                     \
 	"  scope_spans {\n    scope {\n      name: \"sonde\"\n    }\n"
 
 static void append(char **buf, size_t *len, const char *fmt, ...)
@@ -491,7 +491,8 @@ Test(export_otlp, spans_decode_with_otel_schema)
 	for (i = 0; i < 4; i++)
 		append_span_text(&want, &wlen, &spans4[i]);
 	append(&want, &wlen, "  }\n}\n");
-	got = protoc_decode(&r.req[0], "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest",
+	got = protoc_decode(&r.req[0],
+			    "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest",
 			    "opentelemetry/proto/collector/trace/v1/trace_service.proto");
 	cr_assert_str_eq(got, want);
 	free(got);
@@ -564,93 +565,93 @@ static const struct metrics_snapshot snap = {
 	.time_unix_ns = T0 + 10000000000ull,
 };
 
-#define EXPECTED_METRICS_TEXT \
-	"resource_metrics {\n" \
-	"  resource {\n" \
-	"    attributes {\n      key: \"service.name\"\n      value {\n" \
-	"        string_value: \"sonde\"\n      }\n    }\n" \
-	"    attributes {\n      key: \"host.name\"\n      value {\n" \
-	"        string_value: \"%s\"\n      }\n    }\n" \
-	"    attributes {\n      key: \"telemetry.sdk.name\"\n      value {\n" \
-	"        string_value: \"sonde\"\n      }\n    }\n" \
-	"  }\n" \
-	"  scope_metrics {\n" \
-	"    scope {\n      name: \"sonde\"\n    }\n" \
-	"    metrics {\n" \
-	"      name: \"sonde_calls_total\"\n" \
-	"      description: \"Calls seen.\"\n" \
-	"      sum {\n" \
-	"        data_points {\n" \
-	"          start_time_unix_nano: 1700000000000000000\n" \
-	"          time_unix_nano: 1700000010000000000\n" \
-	"          as_double: 42\n" \
+#define EXPECTED_METRICS_TEXT                                                          \
+	"resource_metrics {\n"                                                         \
+	"  resource {\n"                                                               \
+	"    attributes {\n      key: \"service.name\"\n      value {\n"               \
+	"        string_value: \"sonde\"\n      }\n    }\n"                            \
+	"    attributes {\n      key: \"host.name\"\n      value {\n"                  \
+	"        string_value: \"%s\"\n      }\n    }\n"                               \
+	"    attributes {\n      key: \"telemetry.sdk.name\"\n      value {\n"         \
+	"        string_value: \"sonde\"\n      }\n    }\n"                            \
+	"  }\n"                                                                        \
+	"  scope_metrics {\n"                                                          \
+	"    scope {\n      name: \"sonde\"\n    }\n"                                  \
+	"    metrics {\n"                                                              \
+	"      name: \"sonde_calls_total\"\n"                                          \
+	"      description: \"Calls seen.\"\n"                                         \
+	"      sum {\n"                                                                \
+	"        data_points {\n"                                                      \
+	"          start_time_unix_nano: 1700000000000000000\n"                        \
+	"          time_unix_nano: 1700000010000000000\n"                              \
+	"          as_double: 42\n"                                                    \
 	"          attributes {\n            key: \"function\"\n            value {\n" \
-	"              string_value: \"main\"\n            }\n          }\n" \
-	"        }\n" \
-	"        data_points {\n" \
-	"          start_time_unix_nano: 1700000000000000000\n" \
-	"          time_unix_nano: 1700000010000000000\n" \
-	"          as_double: 7\n" \
+	"              string_value: \"main\"\n            }\n          }\n"           \
+	"        }\n"                                                                  \
+	"        data_points {\n"                                                      \
+	"          start_time_unix_nano: 1700000000000000000\n"                        \
+	"          time_unix_nano: 1700000010000000000\n"                              \
+	"          as_double: 7\n"                                                     \
 	"          attributes {\n            key: \"function\"\n            value {\n" \
-	"              string_value: \"lex\"\n            }\n          }\n" \
-	"        }\n" \
-	"        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n" \
-	"        is_monotonic: true\n" \
-	"      }\n" \
-	"    }\n" \
-	"    metrics {\n" \
-	"      name: \"sonde_queue_depth\"\n" \
-	"      description: \"Spans queued.\"\n" \
-	"      gauge {\n" \
-	"        data_points {\n" \
-	"          time_unix_nano: 1700000010000000000\n" \
-	"          as_double: 7.5\n" \
-	"        }\n" \
-	"      }\n" \
-	"    }\n" \
-	"    metrics {\n" \
-	"      name: \"sonde_call_duration_seconds\"\n" \
-	"      description: \"Call latency.\"\n" \
-	"      unit: \"s\"\n" \
-	"      histogram {\n" \
-	"        data_points {\n" \
-	"          start_time_unix_nano: 1700000000000000000\n" \
-	"          time_unix_nano: 1700000010000000000\n" \
-	"          count: 10\n" \
-	"          sum: 12.5\n" \
-	"          bucket_counts: 1\n" \
-	"          bucket_counts: 2\n" \
-	"          bucket_counts: 3\n" \
-	"          bucket_counts: 4\n" \
-	"          explicit_bounds: 0.001\n" \
-	"          explicit_bounds: 0.01\n" \
-	"          explicit_bounds: 0.1\n" \
+	"              string_value: \"lex\"\n            }\n          }\n"            \
+	"        }\n"                                                                  \
+	"        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n"        \
+	"        is_monotonic: true\n"                                                 \
+	"      }\n"                                                                    \
+	"    }\n"                                                                      \
+	"    metrics {\n"                                                              \
+	"      name: \"sonde_queue_depth\"\n"                                          \
+	"      description: \"Spans queued.\"\n"                                       \
+	"      gauge {\n"                                                              \
+	"        data_points {\n"                                                      \
+	"          time_unix_nano: 1700000010000000000\n"                              \
+	"          as_double: 7.5\n"                                                   \
+	"        }\n"                                                                  \
+	"      }\n"                                                                    \
+	"    }\n"                                                                      \
+	"    metrics {\n"                                                              \
+	"      name: \"sonde_call_duration_seconds\"\n"                                \
+	"      description: \"Call latency.\"\n"                                       \
+	"      unit: \"s\"\n"                                                          \
+	"      histogram {\n"                                                          \
+	"        data_points {\n"                                                      \
+	"          start_time_unix_nano: 1700000000000000000\n"                        \
+	"          time_unix_nano: 1700000010000000000\n"                              \
+	"          count: 10\n"                                                        \
+	"          sum: 12.5\n"                                                        \
+	"          bucket_counts: 1\n"                                                 \
+	"          bucket_counts: 2\n"                                                 \
+	"          bucket_counts: 3\n"                                                 \
+	"          bucket_counts: 4\n"                                                 \
+	"          explicit_bounds: 0.001\n"                                           \
+	"          explicit_bounds: 0.01\n"                                            \
+	"          explicit_bounds: 0.1\n"                                             \
 	"          attributes {\n            key: \"function\"\n            value {\n" \
-	"              string_value: \"main\"\n            }\n          }\n" \
-	"          attributes {\n            key: \"pid\"\n            value {\n" \
-	"              string_value: \"4242\"\n            }\n          }\n" \
-	"        }\n" \
-	"        data_points {\n" \
-	"          start_time_unix_nano: 1700000000000000000\n" \
-	"          time_unix_nano: 1700000010000000000\n" \
-	"          count: 5\n" \
-	"          sum: 0.025\n" \
-	"          bucket_counts: 0\n" \
-	"          bucket_counts: 5\n" \
-	"          bucket_counts: 0\n" \
-	"          bucket_counts: 0\n" \
-	"          explicit_bounds: 0.001\n" \
-	"          explicit_bounds: 0.01\n" \
-	"          explicit_bounds: 0.1\n" \
+	"              string_value: \"main\"\n            }\n          }\n"           \
+	"          attributes {\n            key: \"pid\"\n            value {\n"      \
+	"              string_value: \"4242\"\n            }\n          }\n"           \
+	"        }\n"                                                                  \
+	"        data_points {\n"                                                      \
+	"          start_time_unix_nano: 1700000000000000000\n"                        \
+	"          time_unix_nano: 1700000010000000000\n"                              \
+	"          count: 5\n"                                                         \
+	"          sum: 0.025\n"                                                       \
+	"          bucket_counts: 0\n"                                                 \
+	"          bucket_counts: 5\n"                                                 \
+	"          bucket_counts: 0\n"                                                 \
+	"          bucket_counts: 0\n"                                                 \
+	"          explicit_bounds: 0.001\n"                                           \
+	"          explicit_bounds: 0.01\n"                                            \
+	"          explicit_bounds: 0.1\n"                                             \
 	"          attributes {\n            key: \"function\"\n            value {\n" \
-	"              string_value: \"lex\"\n            }\n          }\n" \
-	"          attributes {\n            key: \"pid\"\n            value {\n" \
-	"              string_value: \"4242\"\n            }\n          }\n" \
-	"        }\n" \
-	"        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n" \
-	"      }\n" \
-	"    }\n" \
-	"  }\n" \
+	"              string_value: \"lex\"\n            }\n          }\n"            \
+	"          attributes {\n            key: \"pid\"\n            value {\n"      \
+	"              string_value: \"4242\"\n            }\n          }\n"           \
+	"        }\n"                                                                  \
+	"        aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE\n"        \
+	"      }\n"                                                                    \
+	"    }\n"                                                                      \
+	"  }\n"                                                                        \
 	"}\n"
 
 Test(export_otlp, metrics_decode_with_otel_schema)
@@ -728,7 +729,7 @@ Test(export_otlp, metrics_queue_keeps_newest)
 	cr_assert_eq(st.metric_exports_pushed, 5);
 	/* 2 held + at most 1 in flight; the rest displaced, none sent. */
 	cr_assert_eq(st.metric_exports_dropped == 2 || st.metric_exports_dropped == 3, 1,
-		  "dropped %" PRIu64, st.metric_exports_dropped);
+		     "dropped %" PRIu64, st.metric_exports_dropped);
 	cr_assert_eq(st.metric_exports_sent, 0);
 	otlp__free(x);
 }
@@ -946,12 +947,12 @@ static int count_lines(const char *text, const char *needle)
 Test(export_otlp, unreachable_endpoint_stays_bounded)
 {
 	enum { CAP = 4096, TOTAL = 200000, BURST = 1000 };
-	struct otlp_opts o = {.queue_spans = CAP, .batch_spans = 512, .backoff_ms = 50,
-			      .backoff_max_ms = 200};
+	struct otlp_opts o = {
+		.queue_spans = CAP, .batch_spans = 512, .backoff_ms = 50, .backoff_max_ms = 200};
 	char url[64], want[512], *log;
 	struct otlp_stats st;
 	struct otlp *x = NULL;
-	uint64_t push_ns = 0, t;
+	uint64_t push_ns = 0, t, flush_ns;
 	long rss0, rss1 = 0, rss2;
 	int port, fd, saved, lfd, rc;
 	char logpath[4096];
@@ -991,6 +992,7 @@ Test(export_otlp, unreachable_endpoint_stays_bounded)
 	cr_assert_eq(rc, -ETIMEDOUT);
 	cr_assert_geq(t, 300000000ull);
 	cr_assert_lt(t, 400000000ull, "flush took %" PRIu64 " ns", t);
+	flush_ns = t;
 	t = now_ns();
 	otlp__free(x);
 	t = now_ns() - t;
@@ -1001,6 +1003,10 @@ Test(export_otlp, unreachable_endpoint_stays_bounded)
 	close(saved);
 	close(lfd);
 
+	fprintf(stderr,
+		"test: %" PRIu64 " ns a push; RSS +%ld bytes in all, +%ld while dropping; "
+		"%" PRIu64 " failed requests; flush %" PRIu64 " ns\n",
+		push_ns / TOTAL, rss2 - rss0, rss2 - rss1, st.requests_failed, flush_ns);
 	cr_assert_eq(st.spans_pushed, TOTAL);
 	cr_assert_eq(st.spans_sent, 0);
 	cr_assert_eq(st.spans_queued, CAP);
@@ -1039,10 +1045,14 @@ Test(export_otlp, unreachable_endpoint_stays_bounded)
 static void clear_env(void)
 {
 	static const char *const vars[] = {
-		"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS",
-		"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TIMEOUT",
-		"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+		"OTEL_EXPORTER_OTLP_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_HEADERS",
+		"OTEL_EXPORTER_OTLP_PROTOCOL",
+		"OTEL_EXPORTER_OTLP_TIMEOUT",
+		"OTEL_SERVICE_NAME",
+		"OTEL_RESOURCE_ATTRIBUTES",
 	};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -1157,9 +1167,10 @@ Test(export_otlp, resource_attributes_from_env)
 	       "host.name=node-7,k8s.pod.name=p%C3%A9",
 	       1);
 	got = resource_of(&o);
-	cr_assert_str_eq(got, "service.name=from-attrs\nhost.name=node-7\nprocess.pid=4242\n"
-			      "process.executable.name=myapp\ntelemetry.sdk.name=sonde\n"
-			      "deployment.environment=prod eu\nteam=a,b=c\nk8s.pod.name=p\xc3\xa9\n");
+	cr_assert_str_eq(got,
+			 "service.name=from-attrs\nhost.name=node-7\nprocess.pid=4242\n"
+			 "process.executable.name=myapp\ntelemetry.sdk.name=sonde\n"
+			 "deployment.environment=prod eu\nteam=a,b=c\nk8s.pod.name=p\xc3\xa9\n");
 	free(got);
 
 	/* OTEL_SERVICE_NAME outranks OTEL_RESOURCE_ATTRIBUTES... */
@@ -1187,10 +1198,11 @@ Test(export_otlp, malformed_resource_attributes_ignored)
 
 		setenv("OTEL_RESOURCE_ATTRIBUTES", bad[i], 1);
 		got = resource_of(&o);
-		cr_assert_geq(asprintf(&want,
-				       "service.name=sonde\nhost.name=%s\ntelemetry.sdk.name=sonde\n",
-				       hostname()),
-			      0);
+		cr_assert_geq(
+			asprintf(&want,
+				 "service.name=sonde\nhost.name=%s\ntelemetry.sdk.name=sonde\n",
+				 hostname()),
+			0);
 		cr_assert_str_eq(got, want, "OTEL_RESOURCE_ATTRIBUTES=%s", bad[i]);
 		free(got);
 		free(want);

@@ -114,11 +114,13 @@ Test(hist, print_log2)
 	hist__add(h, 5);
 	cr_assert_eq(hist__print_log2(h, f), 0);
 	fclose(f);
-	cr_assert_str_eq(buf,
-			 "                   nsecs : count      distribution\n"
-			 "         0 -> 1          : 1          |********************                    |\n"
-			 "         2 -> 3          : 2          |****************************************|\n"
-			 "         4 -> 7          : 1          |********************                    |\n");
+	cr_assert_str_eq(
+		buf,
+		"                   nsecs : count      distribution\n"
+		"         0 -> 1          : 1          |********************                    |\n"
+		"         2 -> 3          : 2          |****************************************|\n"
+		"         4 -> 7          : 1          |********************                    "
+		"|\n");
 	free(buf);
 	hist__free(h);
 }

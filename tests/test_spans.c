@@ -43,13 +43,14 @@ Test(spans, child_span_line)
 		"{\"key\":\"process.pid\",\"value\":{\"intValue\":\"123\"}},"
 		"{\"key\":\"thread.id\",\"value\":{\"intValue\":\"124\"}},"
 		"{\"key\":\"code.function\",\"value\":{\"stringValue\":\"inner\"}},"
-		"{\"key\":\"code.filepath\",\"value\":{\"stringValue\":\"/usr/bin/my\\\"prog\"}}]}\n");
+		"{\"key\":\"code.filepath\",\"value\":{\"stringValue\":\"/usr/bin/"
+		"my\\\"prog\"}}]}\n");
 	free(line);
 }
 
 Test(spans, root_span_has_empty_parent)
 {
-	struct span_record r = { .trace_id_hi = 1, .trace_id_lo = 2, .span_id = 3, .name = "outer" };
+	struct span_record r = {.trace_id_hi = 1, .trace_id_lo = 2, .span_id = 3, .name = "outer"};
 	char *line = write_one(&r);
 
 	cr_assert(strstr(line, "\"traceId\":\"00000000000000010000000000000002\""));

@@ -136,9 +136,32 @@ static uint64_t link_addr(const char *fixture, const char *name, char *build_id,
 	return a;
 }
 
+/*
+ * binutils' addr2line (an independent DWARF reader) on @fixture at @rel:
+ * the source file's basename and line, or "" and 0 when it knows none.
+ */
+static void addr2line(const char *fixture, uint64_t rel, char *file, size_t len, uint32_t *line)
+{
+	char addr[32], *out = NULL, *colon, *base;
+	char *argv[] = { "/usr/bin/addr2line", "-e", (char *)fixture_path(fixture), addr, NULL };
+
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, rel);
+	cr_assert_eq(run_cmd(argv, &out, NULL), 0);
+	out[strcspn(out, " \n")] = '\0';
+	colon = strrchr(out, ':');
+	cr_assert_not_null(colon, "addr2line said %s", out);
+	*colon = '\0';
+	*line = (uint32_t)strtoul(colon + 1, NULL, 10);
+	base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+	snprintf(file, len, "%s", strcmp(base, "??") ? base : "");
+	free(out);
+}
+
 static void expect_named(struct symbolizer *s, const struct child *c, const char *module_fixture,
 			 const char *name, int runtime_is_link_time)
 {
+	char want_file[256];
+	uint32_t want_line;
 	uint64_t addr = child_addr(c, name) + 5;
 	char bid[160];
 	uint64_t link = link_addr(module_fixture, name, bid, sizeof(bid));
@@ -150,8 +173,21 @@ static void expect_named(struct symbolizer *s, const struct child *c, const char
 	cr_assert_eq(r.nframes, 1, "%s: nframes %d", name, r.nframes);
 	cr_assert_str_eq(r.frames[0].name, name);
 	cr_assert_eq(r.frames[0].sym_offset, 5);
-	cr_assert_null(r.frames[0].file);
-	cr_assert_eq(r.frames[0].line, 0);
+	cr_assert_eq(r.frames[0].inlined, 0);
+	/* The fixtures are built with -g: DWARF lines agree with addr2line's. */
+	addr2line(module_fixture, r.rel_addr, want_file, sizeof(want_file), &want_line);
+	if (want_file[0]) {
+		cr_assert_not_null(r.frames[0].file, "%s: no file", name);
+		cr_assert_str_eq(strrchr(r.frames[0].file, '/') ? strrchr(r.frames[0].file, '/') + 1
+								 : r.frames[0].file,
+				 want_file);
+		cr_assert_eq(r.frames[0].line, want_line, "%s: line %u, addr2line %u", name,
+			     r.frames[0].line, want_line);
+		cr_assert_gt(want_line, 0);
+	} else {
+		cr_assert_null(r.frames[0].file);
+		cr_assert_eq(r.frames[0].line, 0);
+	}
 	cr_assert_eq(r.rel_addr, link + 5, "%s: rel 0x%" PRIx64 " want 0x%" PRIx64, name,
 		     r.rel_addr, link + 5);
 	if (runtime_is_link_time)

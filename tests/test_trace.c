@@ -65,7 +65,8 @@ static size_t load_spans(const char *path, struct span *spans)
 		cr_assert_eq(strlen(s->id), 16);
 		tid = strstr(line, "\"thread.id\",\"value\":{\"intValue\":\"");
 		cr_assert(tid, "no thread.id in %s", line);
-		s->tid = strtoul(tid + strlen("\"thread.id\",\"value\":{\"intValue\":\""), NULL, 10);
+		s->tid =
+			strtoul(tid + strlen("\"thread.id\",\"value\":{\"intValue\":\""), NULL, 10);
 		cr_assert(strstr(line, "\"startTimeUnixNano\":\"17") ||
 				  strstr(line, "\"startTimeUnixNano\":\"18"),
 			  "start time is not wall-clock: %s", line);
@@ -147,8 +148,7 @@ static void check_nest_output(const char *out, const char *err, unsigned long it
 	cr_assert_eq(calls, 2 * iters * threads);
 	cr_assert(p50 >= INNER_NS * 0.9 && p50 <= INNER_NS * 1.1, "inner p50 %.0f ns", p50);
 	cr_assert(strstr(out, "nsecs : count"), "no histogram in:\n%s", out);
-	cr_assert(strstr(err, " 0 spans lost, 0 threads tracked (0 mid-call)"), "stats: %s",
-		  err);
+	cr_assert(strstr(err, " 0 spans lost, 0 threads tracked (0 mid-call)"), "stats: %s", err);
 }
 
 Test(trace, command_spans_and_histograms)
@@ -161,10 +161,18 @@ Test(trace, command_spans_and_histograms)
 
 	require_bpf();
 	snprintf(spans_path, sizeof(spans_path), "%s/cmd.jsonl", test_tmpdir());
-	char *argv[] = { (char *)sonde_bin(), "trace", "-f",
-			 (char *)fixture_path("trace_nest") /* replaced below */, "-f",
-			 "trace_nest:inner", "--spans", spans_path, "--",
-			 (char *)fixture_path("trace_nest"), "40", NULL };
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			(char *)fixture_path("trace_nest") /* replaced below */,
+			"-f",
+			"trace_nest:inner",
+			"--spans",
+			spans_path,
+			"--",
+			(char *)fixture_path("trace_nest"),
+			"40",
+			NULL};
 	char fo[512];
 
 	snprintf(fo, sizeof(fo), "%s:outer", fixture_path("trace_nest"));
@@ -184,7 +192,7 @@ Test(trace, pid_spans_and_histograms)
 	char spans_path[256], pid_s[16];
 	char *out, *err;
 	static struct span spans[MAX_SPANS];
-	char *fargv[] = { (char *)fixture_path("trace_nest"), "30", "--wait-probe", NULL };
+	char *fargv[] = {(char *)fixture_path("trace_nest"), "30", "--wait-probe", NULL};
 	pid_t pid;
 	size_t n;
 	int rc, st;
@@ -193,8 +201,19 @@ Test(trace, pid_spans_and_histograms)
 	snprintf(spans_path, sizeof(spans_path), "%s/pid.jsonl", test_tmpdir());
 	cr_assert_eq(posix_spawn(&pid, fargv[0], NULL, NULL, fargv, environ), 0);
 	snprintf(pid_s, sizeof(pid_s), "%d", pid);
-	char *argv[] = { (char *)sonde_bin(), "trace", "-p", pid_s, "-f", "trace_nest:outer",
-			 "-f", "trace_nest:inner", "--spans", spans_path, "-d", "60", NULL };
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-p",
+			pid_s,
+			"-f",
+			"trace_nest:outer",
+			"-f",
+			"trace_nest:inner",
+			"--spans",
+			spans_path,
+			"-d",
+			"60",
+			NULL};
 
 	rc = run_cmd(argv, &out, &err);
 	waitpid(pid, &st, 0);
@@ -220,8 +239,19 @@ Test(trace, threads_never_share_spans)
 	snprintf(spans_path, sizeof(spans_path), "%s/threads.jsonl", test_tmpdir());
 	snprintf(fo, sizeof(fo), "%s:outer", fixture_path("trace_nest"));
 	snprintf(fi, sizeof(fi), "%s:inner", fixture_path("trace_nest"));
-	char *argv[] = { (char *)sonde_bin(), "trace", "-f", fo, "-f", fi, "--spans", spans_path,
-			 "--", (char *)fixture_path("trace_nest"), "15", "4", NULL };
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			fo,
+			"-f",
+			fi,
+			"--spans",
+			spans_path,
+			"--",
+			(char *)fixture_path("trace_nest"),
+			"15",
+			"4",
+			NULL};
 
 	rc = run_cmd(argv, &out, &err);
 	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);
@@ -247,8 +277,9 @@ Test(trace, recursion_longjmp_thread_exit)
 	snprintf(f2, sizeof(f2), "%s:jumper", bin);
 	snprintf(f3, sizeof(f3), "%s:after", bin);
 	snprintf(f4, sizeof(f4), "%s:exit_inside", bin);
-	char *argv[] = { (char *)sonde_bin(), "trace", "-v", "-f", f1, "-f", f2, "-f", f3, "-f",
-			 f4, "--", (char *)bin, "50", "10", NULL };
+	char *argv[] = {
+		(char *)sonde_bin(), "trace", "-v", "-f", f1, "-f", f2, "-f", f3, "-f", f4, "--",
+		(char *)bin,	     "50",    "10", NULL};
 
 	rc = run_cmd(argv, &out, &err);
 	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);
@@ -268,8 +299,8 @@ Test(trace, recursion_longjmp_thread_exit)
 	free(err);
 
 	/* Deeper than --max-depth: counted in the stats, never mistimed. */
-	char *deep[] = { (char *)sonde_bin(), "trace", "--max-depth", "4", "-f", f1, "--",
-			 (char *)bin, "50", "10", NULL };
+	char *deep[] = {(char *)sonde_bin(), "trace", "--max-depth", "4", "-f", f1, "--",
+			(char *)bin,	     "50",    "10",	     NULL};
 	rc = run_cmd(deep, &out, &err);
 	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);
 	summary_of(out, "recurse", &calls, &p50);
@@ -284,8 +315,14 @@ Test(trace, recursion_longjmp_thread_exit)
 static void expect_error(const char *spec, const char *want)
 {
 	char *out, *err;
-	char *argv[] = { (char *)sonde_bin(), "trace", "-f", (char *)spec, "--",
-			 (char *)fixture_path("trace_nest"), "1", NULL };
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			(char *)spec,
+			"--",
+			(char *)fixture_path("trace_nest"),
+			"1",
+			NULL};
 	int rc = run_cmd(argv, &out, &err);
 
 	cr_assert_neq(rc, 0, "'%s' was accepted", spec);
@@ -309,8 +346,16 @@ Test(trace, bad_input)
 	snprintf(spec, sizeof(spec), "%s:*", fixture_path("trace_nest"));
 	{
 		char *out, *err;
-		char *argv[] = { (char *)sonde_bin(), "trace", "--max-probes", "2", "-f", spec,
-				 "--", (char *)fixture_path("trace_nest"), "1", NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"trace",
+				"--max-probes",
+				"2",
+				"-f",
+				spec,
+				"--",
+				(char *)fixture_path("trace_nest"),
+				"1",
+				NULL};
 		int rc = run_cmd(argv, &out, &err);
 
 		cr_assert_neq(rc, 0);
@@ -324,8 +369,15 @@ Test(trace, bad_input)
 	/* An exported function of the stripped file is still found. */
 	{
 		char *out, *err;
-		char *argv[] = { (char *)sonde_bin(), "trace", "-d", "0.2", "-f", spec, "--",
-				 (char *)fixture_path("symfix_stripped"), NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"trace",
+				"-d",
+				"0.2",
+				"-f",
+				spec,
+				"--",
+				(char *)fixture_path("symfix_stripped"),
+				NULL};
 
 		snprintf(spec, sizeof(spec), "%s:fixture_alpha", fixture_path("symfix_stripped"));
 		cr_assert_eq(run_cmd(argv, &out, &err), 0, "%s", err);
@@ -340,8 +392,14 @@ Test(trace, libc_short_name)
 	char *out, *err;
 	unsigned long calls;
 	double p50;
-	char *argv[] = { (char *)sonde_bin(), "trace", "-f", "libc:clock_nanosleep", "--",
-			 (char *)fixture_path("trace_nest"), "5", NULL };
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			"libc:clock_nanosleep",
+			"--",
+			(char *)fixture_path("trace_nest"),
+			"5",
+			NULL};
 	int rc;
 
 	require_bpf();
@@ -365,8 +423,17 @@ Test(trace, many_spans_none_lost)
 	require_bpf();
 	snprintf(spans_path, sizeof(spans_path), "%s/many.jsonl", test_tmpdir());
 	snprintf(f1, sizeof(f1), "%s:recurse", fixture_path("trace_recurse"));
-	char *argv[] = { (char *)sonde_bin(), "trace", "-f", f1, "--spans", spans_path, "--",
-			 (char *)fixture_path("trace_recurse"), "3000", "10", NULL };
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			f1,
+			"--spans",
+			spans_path,
+			"--",
+			(char *)fixture_path("trace_recurse"),
+			"3000",
+			"10",
+			NULL};
 
 	rc = run_cmd(argv, &out, &err);
 	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);

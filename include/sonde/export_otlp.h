@@ -8,7 +8,9 @@
  * copies into bounded queues; one background thread batches, encodes and
  * sends with libcurl (http or https). Failures are retried with
  * exponential backoff and jitter on 429/502/503/504 and transport errors
- * (honoring Retry-After); other 4xx/5xx drop the batch. Nothing is lost
+ * (honoring Retry-After) for up to retry_max_ms per batch, in order: a
+ * batch being retried holds back the ones behind it. Other 4xx/5xx drop
+ * the batch. Nothing is lost
  * silently: overflow, rejection and give-up drops are counted in
  * otlp__stats() and logged at most once per log interval.
  *
@@ -56,16 +58,16 @@ struct otlp_opts {
 	int pid; /* the target's PID (process.pid); 0: none */
 
 	/* Limits and timing; 0 selects the default in brackets. */
-	unsigned int queue_spans; /* spans held before drops [8192] */
-	size_t queue_bytes; /* bytes held incl. strings [queue_spans * 256] */
-	unsigned int batch_spans; /* spans per request [512] */
-	unsigned int batch_ms; /* send a partial batch after [1000] */
-	unsigned int timeout_ms; /* per request [OTEL_EXPORTER_OTLP_TIMEOUT, 10000] */
-	unsigned int backoff_ms; /* first retry delay [500] */
-	unsigned int backoff_max_ms; /* longest retry delay [30000] */
-	unsigned int retry_max_ms; /* give a batch up after retrying [60000] */
+	unsigned int queue_spans;     /* spans held before drops [8192] */
+	size_t queue_bytes;	      /* bytes held incl. strings [queue_spans * 256] */
+	unsigned int batch_spans;     /* spans per request [512] */
+	unsigned int batch_ms;	      /* send a partial batch after [1000] */
+	unsigned int timeout_ms;      /* per request [OTEL_EXPORTER_OTLP_TIMEOUT, 10000] */
+	unsigned int backoff_ms;      /* first retry delay [500] */
+	unsigned int backoff_max_ms;  /* longest retry delay [30000] */
+	unsigned int retry_max_ms;    /* give a batch up after retrying [60000] */
 	unsigned int log_interval_ms; /* at most one failure log per [10000] */
-	unsigned int metrics_queue; /* encoded snapshots held, oldest dropped [4] */
+	unsigned int metrics_queue;   /* encoded snapshots held, oldest dropped [4] */
 };
 
 enum otlp_signal {
@@ -75,18 +77,18 @@ enum otlp_signal {
 
 struct otlp_stats {
 	uint64_t spans_pushed;
-	uint64_t spans_sent; /* accepted with a 2xx */
-	uint64_t spans_dropped; /* all drops: the three below */
-	uint64_t spans_dropped_full; /* queue full at push */
-	uint64_t spans_rejected; /* non-retryable HTTP status */
-	uint64_t spans_given_up; /* retried for retry_max_ms, or left at otlp__free */
-	uint64_t spans_queued; /* held now (including a batch in flight) */
+	uint64_t spans_sent;		/* accepted with a 2xx */
+	uint64_t spans_dropped;		/* all drops: the three below */
+	uint64_t spans_dropped_full;	/* queue full at push */
+	uint64_t spans_rejected;	/* non-retryable HTTP status */
+	uint64_t spans_given_up;	/* retried for retry_max_ms, or left at otlp__free */
+	uint64_t spans_queued;		/* held now (including a batch in flight) */
 	uint64_t metric_exports_pushed; /* snapshots */
 	uint64_t metric_exports_sent;
 	uint64_t metric_exports_dropped; /* displaced by newer, rejected, given up */
-	uint64_t requests_sent; /* 2xx */
-	uint64_t requests_failed; /* every failed attempt, retried or not */
-	uint64_t bytes_sent; /* request bodies accepted with a 2xx */
+	uint64_t requests_sent;		 /* 2xx */
+	uint64_t requests_failed;	 /* every failed attempt, retried or not */
+	uint64_t bytes_sent;		 /* request bodies accepted with a 2xx */
 };
 
 /*

@@ -14,8 +14,10 @@ struct ring_buffer;
 struct target;
 
 /*
- * A ring-buffer callback whose queue is full returns this: consumption
- * stops, on_tick drains the queue, and consumption resumes.
+ * A ring-buffer callback returns this after storing a record that filled
+ * its queue: consumption stops, on_tick empties the queue, consumption
+ * resumes. Never return it instead of storing: libbpf has already consumed
+ * the record whose callback fails, so it would be lost.
  */
 #define RUNLOOP_QUEUE_FULL (-ENOBUFS)
 

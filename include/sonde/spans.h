@@ -16,7 +16,7 @@ struct span_record {
 	uint64_t parent_span_id; /* 0: a root span, written as "" */
 	uint64_t start_unix_ns, end_unix_ns;
 	uint32_t pid, tid;
-	const char *name; /* the function */
+	const char *name;     /* the function */
 	const char *filepath; /* the binary or library it is in */
 };
 

@@ -14,7 +14,7 @@ size_t edit_distance(const char *a, const char *b);
  * @query. Ties keep the order of @names. Stores pointers into @names in
  * @out and returns how many (0 when nothing is close).
  */
-size_t suggest_closest(const char *const *names, size_t n, const char *query,
-		       const char **out, size_t max);
+size_t suggest_closest(const char *const *names, size_t n, const char *query, const char **out,
+		       size_t max);
 
 #endif /* SONDE_SUGGEST_H */

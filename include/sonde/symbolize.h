@@ -2,6 +2,12 @@
 /*
  * Address -> (module, function, file:line) for user and kernel addresses.
  *
+ * Names come from .symtab/.dynsym, a separate debug file (build-id or
+ * .gnu_debuglink, see debuginfo.h), MiniDebugInfo, and for JIT code in
+ * anonymous mappings from /tmp/perf-PID.map (module "[perf-PID.map]", the
+ * PID as the target's namespace numbers it). DWARF, from the file or its
+ * debug file, adds file:line and inline frames.
+ *
  * Symbol tables are cached per file (keyed by device and inode, so one
  * libc serves every process), process maps per PID. Files are opened
  * through /proc/PID/root so targets in other mount namespaces work.
@@ -34,6 +40,24 @@ struct symbolizer_opts {
 	 */
 	unsigned int maps_reread_burst;
 	unsigned int maps_reread_interval_ms;
+	/*
+	 * Colon-separated directories searched for separate debug files
+	 * (DIR/.build-id/xx/yyyy.debug, DIR/<binary's dir>/<debuglink>),
+	 * each inside the target's root first, then on the host. NULL =
+	 * "/usr/lib/debug".
+	 */
+	const char *debug_dirs;
+	/*
+	 * Upper bound on files whose DWARF is open at once (LRU; a closed
+	 * one reopens on its next lookup); 0 = default (32). An open DWARF
+	 * file costs its mapping's touched pages plus libdw's per-CU caches:
+	 * measured by bench/symbolize_bench (about 1-6 MiB for libc).
+	 */
+	unsigned int max_dwarf_files;
+	/* Non-zero: no DWARF (no file:line, no inline frames). */
+	unsigned int no_dwarf;
+	/* Entries kept per /tmp/perf-PID.map; 0 = default (1M). */
+	unsigned int perfmap_max_entries;
 };
 
 struct sym_frame {
@@ -83,6 +107,11 @@ struct symbolizer_stats {
 	uint64_t unresolved; /* addresses given no function name */
 	uint64_t files_cached; /* ELF files in the cache now */
 	uint64_t maps_reads; /* /proc/PID/maps reads, first ones included */
+	uint64_t debug_files; /* separate debug files found (loads, not lookups) */
+	uint64_t dwarf_open; /* files with DWARF open now */
+	uint64_t dwarf_opens; /* DWARF opens, reopens after eviction included */
+	uint64_t perfmap_reads; /* perf-PID.map refreshes that read new lines */
+	uint64_t jit_resolved; /* addresses named by a perf map */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st);
 

@@ -21,9 +21,9 @@
 struct unwinder;
 
 struct unwinder_opts {
-	size_t sz; /* sizeof(struct unwinder_opts), libbpf style */
+	size_t sz;		/* sizeof(struct unwinder_opts), libbpf style */
 	unsigned int max_files; /* ELF files whose CFI is kept; 0 = 256 */
-	unsigned int max_pids; /* PIDs whose maps are kept; 0 = 4096 */
+	unsigned int max_pids;	/* PIDs whose maps are kept; 0 = 4096 */
 	/* A PID's maps are re-read on a miss at most this often; 0 = 100. */
 	unsigned int maps_reread_interval_ms;
 };
@@ -46,16 +46,16 @@ enum unwind_end {
 	 * (_start, clone), or a frame-pointer chain ended in 0. */
 	UNWIND_END_COMPLETE = 0,
 	UNWIND_END_TRUNCATED, /* the next frame lies beyond the snapshot */
-	UNWIND_END_NO_INFO, /* no CFI for a pc and no usable frame pointer */
-	UNWIND_END_BAD, /* unsupported CFI or an impossible frame (sp not rising) */
-	UNWIND_END_DEPTH, /* the caller's array is full */
+	UNWIND_END_NO_INFO,   /* no CFI for a pc and no usable frame pointer */
+	UNWIND_END_BAD,	      /* unsupported CFI or an impossible frame (sp not rising) */
+	UNWIND_END_DEPTH,     /* the caller's array is full */
 	UNWIND_END_NR,
 };
 
 struct unwind_result {
 	enum unwind_end end;
 	unsigned int cfi_frames; /* steps taken with CFI */
-	unsigned int fp_frames; /* steps taken by frame pointer */
+	unsigned int fp_frames;	 /* steps taken by frame pointer */
 };
 
 struct unwinder *unwinder__new(const struct unwinder_opts *opts);
@@ -68,16 +68,16 @@ void unwinder__free(struct unwinder *u);
  * cannot be read (the process is gone), -EINVAL for an empty input,
  * -EOPNOTSUPP on hosts other than x86-64.
  */
-int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *in,
-		     uint64_t *ips, unsigned int max, struct unwind_result *res);
+int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *in, uint64_t *ips,
+		     unsigned int max, struct unwind_result *res);
 /* Forget a PID's maps (its exit or exec). */
 void unwinder__forget_pid(struct unwinder *u, pid_t pid);
 
 struct unwinder_stats {
-	uint64_t stacks; /* successful unwinder__unwind calls */
+	uint64_t stacks;	      /* successful unwinder__unwind calls */
 	uint64_t ends[UNWIND_END_NR]; /* how they stopped */
 	uint64_t cfi_frames, fp_frames;
-	uint64_t no_maps; /* calls failed for unreadable maps */
+	uint64_t no_maps;      /* calls failed for unreadable maps */
 	uint64_t files_cached; /* ELF files in the cache now */
 	uint64_t files_failed; /* ELF files that could not be opened or parsed */
 	uint64_t maps_reads;
