@@ -14,7 +14,8 @@ build_pkgs=(
 test_pkgs=(
 	libcriterion-dev libclang-rt-14-dev libxml2-utils
 	golang-go protobuf-compiler prometheus
-	linux-perf bpftrace util-linux procps
+	linux-perf bpftrace util-linux procps time
+	libc6-dbg binutils xz-utils
 )
 
 want=("${build_pkgs[@]}")

@@ -115,7 +115,8 @@ static void record_usage(FILE *f)
 		"  -F, --freq HZ           sampling frequency per CPU (default 99, max 100000)\n"
 		"  -d, --duration SECONDS  stop after this long (default: Ctrl-C or target exit)\n"
 		"  -o, --output FILE       .folded (folded stacks), .svg (flame graph),\n"
-		"                          .pb.gz (pprof); without -o print the hottest functions\n"
+		"                          .pb.gz (pprof); repeat -o to write one recording in\n"
+		"                          several formats; without -o print the hottest functions\n"
 		"      --no-kernel         leave out kernel stacks\n"
 		"      --top N             rows in the hottest-functions table (default 20)\n"
 		"      --call-graph MODE   how user stacks are walked: 'dwarf' (default: copy\n"
@@ -134,7 +135,8 @@ static void record_usage(FILE *f)
 		"  sonde record -p 4242 -d 10 -o cpu.svg\n"
 		"  sonde record -p 4242,4243 -F 199 -o cpu.folded\n"
 		"  sonde record -a -d 5 -o all.folded\n"
-		"  sonde record -o cpu.svg -- ./myprog --flag\n");
+		"  sonde record -o cpu.svg -- ./myprog --flag\n"
+		"  sonde record -p 4242 -d 30 -o cpu.svg -o cpu.pb.gz\n");
 }
 
 enum {
@@ -251,8 +253,13 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		case 'o':
-			o->output = optarg;
-			if (out_format_from_path(optarg, &o->format)) {
+			if (o->noutputs == RECORD_MAX_OUTPUTS) {
+				log_err("record: at most %d -o outputs", RECORD_MAX_OUTPUTS);
+				err = -EINVAL;
+				goto err_free;
+			}
+			o->outputs[o->noutputs] = optarg;
+			if (out_format_from_path(optarg, &o->formats[o->noutputs++])) {
 				log_err("record: cannot tell the format of '%s': name it *.folded, "
 					"*.svg or *.pb.gz",
 					optarg);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sonde/cli.h"
+#include "sonde/hostport.h"
 #include "sonde/log.h"
 
 enum {
@@ -15,6 +16,14 @@ enum {
 	OPT_MAX_DEPTH,
 	OPT_MAX_THREADS,
 	OPT_RING_SIZE,
+	OPT_LISTEN,
+	OPT_STATSD,
+	OPT_OTLP_ENDPOINT,
+	OPT_OTLP_QUEUE,
+	OPT_EXPORT_INTERVAL,
+	OPT_FLUSH_TIMEOUT,
+	OPT_MAX_SERIES,
+	OPT_LOG_FORMAT,
 };
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
@@ -29,6 +38,21 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 	if (errno || end == s || *end || v < min || v > max)
 		return -EINVAL;
 	*out = (unsigned int)v;
+	return 0;
+}
+
+/* Decimal seconds within [min, max] ("0", "2.5"); 0 or -EINVAL. */
+static int parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	/* !(v >= min): NaN fails too. */
+	if (errno || end == s || *end || !(v >= min) || v > max)
+		return -EINVAL;
+	*out = v;
 	return 0;
 }
 
@@ -56,6 +80,40 @@ static void trace_usage(FILE *f)
 		"                        deeper calls (recursion) are counted, not timed\n"
 		"      --max-threads N   threads with probed calls tracked at once (default 4096)\n"
 		"      --ring-size KiB   span ring buffer, power of two (default 4096)\n"
+		"\n"
+		"exporters (off by default; none of them ever slows the tracing down):\n"
+		"      --listen ADDR:PORT  serve Prometheus /metrics (and /healthz) on ADDR:PORT;\n"
+		"                        a bare PORT binds 127.0.0.1, ':PORT' every interface\n"
+		"                        (e.g. --listen 9464). Latency histograms\n"
+		"                        (sonde_function_duration_seconds, log2 buckets\n"
+		"                        256 ns-34 s), calls, the targets' CPU and memory,\n"
+		"                        sonde's event/drop/export-error counters; updated 1/s\n"
+		"      --statsd HOST:PORT  send counters and histograms over UDP with\n"
+		"                        DogStatsD tags every --export-interval and at exit\n"
+		"      --otlp-endpoint URL  push spans (as they complete) and metrics (every\n"
+		"                        --export-interval, and at exit) over OTLP/HTTP\n"
+		"                        protobuf to URL/v1/traces and URL/v1/metrics. Also\n"
+		"                        on when OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_/\n"
+		"                        _METRICS_ENDPOINT) is set; OTEL_SERVICE_NAME,\n"
+		"                        OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS,\n"
+		"                        _TIMEOUT and _CERTIFICATE are honored\n"
+		"      --otlp-queue N    spans held for OTLP while the endpoint is slow or\n"
+		"                        down, 16-1048576 (default %d); beyond, spans are\n"
+		"                        dropped and counted. Failed requests are retried\n"
+		"                        with backoff (0.5 s doubling to 30 s) for 60 s\n"
+		"      --export-interval SECS  StatsD and OTLP metrics period, 0.1-3600\n"
+		"                        (default %g); failing exporters are reported once\n"
+		"                        per interval\n"
+		"      --flush-timeout SECS  on exit (end, -d, SIGINT/SIGTERM) wait at most\n"
+		"                        SECS for OTLP to deliver what is queued, 0-600\n"
+		"                        (default %g)\n"
+		"      --max-series N    metric series kept, 16-1000000 (default %d); more\n"
+		"                        are refused and counted in\n"
+		"                        sonde_metrics_series_dropped_total\n"
+		"      --log-format text|json  log lines as text (default) or JSON objects\n"
+		"                        with OTLP's LogRecord fields (timeUnixNano,\n"
+		"                        severityNumber, severityText, body, attributes)\n"
+		"\n"
 		"  -v, --verbose         more detail (-vv: libbpf debug output)\n"
 		"  -h, --help            this help\n"
 		"\n"
@@ -63,8 +121,46 @@ static void trace_usage(FILE *f)
 		"\n"
 		"examples:\n"
 		"  sonde trace -p 4242 -f /usr/bin/myprog:handle_request -f libc:malloc -d 30\n"
-		"  sonde trace -f 'myprog:db_*' --spans spans.jsonl -- ./myprog\n",
-		TRACE_MAX_DEPTH, TRACE_MAX_DEPTH);
+		"  sonde trace -f 'myprog:db_*' --spans spans.jsonl -- ./myprog\n"
+		"  sonde trace -p 4242 -f libc:malloc --listen 9464 \\\n"
+		"      --otlp-endpoint http://127.0.0.1:4318 --statsd 127.0.0.1:8125\n",
+		TRACE_MAX_DEPTH, TRACE_MAX_DEPTH, TRACE_OTLP_QUEUE, TRACE_EXPORT_INTERVAL_S,
+		TRACE_FLUSH_TIMEOUT_S, TRACE_MAX_SERIES);
+}
+
+/* HOST:PORT (or :PORT unless @need_host) that hostport_parse() accepts. */
+static int check_hostport(const char *s, bool need_host)
+{
+	char host[256];
+	unsigned int port;
+
+	if (hostport_parse(s, host, sizeof(host), &port))
+		return -EINVAL;
+	return need_host && (!host[0] || !port) ? -EINVAL : 0;
+}
+
+/*
+ * --listen ADDR:PORT, ":PORT" (every interface) or a bare PORT, which
+ * binds loopback: /metrics shows what a process does, so exposing it to
+ * the network must be asked for.
+ */
+static int parse_listen(const char *arg, struct trace_opts *o)
+{
+	unsigned int port;
+
+	if (!parse_uint(arg, 0, 65535, &port)) {
+		snprintf(o->listen_buf, sizeof(o->listen_buf), "127.0.0.1:%u", port);
+		o->listen = o->listen_buf;
+		return 0;
+	}
+	if (check_hostport(arg, false)) {
+		log_err("trace: --listen takes ADDR:PORT, :PORT or PORT, e.g. 127.0.0.1:9464, "
+			"not '%s'",
+			arg);
+		return -EINVAL;
+	}
+	o->listen = arg;
+	return 0;
 }
 
 int trace_func_spec_parse(const char *arg, struct trace_func_spec *out)
@@ -118,6 +214,14 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 		{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
 		{"max-threads", required_argument, NULL, OPT_MAX_THREADS},
 		{"ring-size", required_argument, NULL, OPT_RING_SIZE},
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"statsd", required_argument, NULL, OPT_STATSD},
+		{"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
+		{"otlp-queue", required_argument, NULL, OPT_OTLP_QUEUE},
+		{"export-interval", required_argument, NULL, OPT_EXPORT_INTERVAL},
+		{"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
+		{"max-series", required_argument, NULL, OPT_MAX_SERIES},
+		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -129,6 +233,10 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 	o->max_depth = TRACE_MAX_DEPTH;
 	o->max_threads = 4096;
 	o->ring_kib = 4096;
+	o->otlp_queue = TRACE_OTLP_QUEUE;
+	o->export_interval_s = TRACE_EXPORT_INTERVAL_S;
+	o->flush_timeout_s = TRACE_FLUSH_TIMEOUT_S;
+	o->max_series = TRACE_MAX_SERIES;
 	optind = 0; /* glibc: full reset, so the parser can run more than once */
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts CMD. */
@@ -196,6 +304,82 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 				goto err_free;
 			}
 			break;
+		case OPT_LISTEN:
+			err = parse_listen(optarg, o);
+			if (err)
+				goto err_free;
+			break;
+		case OPT_STATSD:
+			if (check_hostport(optarg, true)) {
+				log_err("trace: --statsd takes HOST:PORT, e.g. 127.0.0.1:8125, not "
+					"'%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			o->statsd = optarg;
+			break;
+		case OPT_OTLP_ENDPOINT:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+				log_err("trace: --otlp-endpoint takes an http:// or https:// URL, "
+					"e.g. http://127.0.0.1:4318, not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			o->otlp_endpoint = optarg;
+			break;
+		case OPT_OTLP_QUEUE:
+			if (parse_uint(optarg, 16, 1 << 20, &o->otlp_queue)) {
+				log_err("trace: --otlp-queue takes a number from 16 to 1048576, "
+					"not "
+					"'%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_EXPORT_INTERVAL:
+			if (parse_seconds(optarg, 0.1, 3600, &o->export_interval_s)) {
+				log_err("trace: --export-interval takes seconds from 0.1 to 3600, "
+					"not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_FLUSH_TIMEOUT:
+			if (parse_seconds(optarg, 0, 600, &o->flush_timeout_s)) {
+				log_err("trace: --flush-timeout takes seconds from 0 to 600, not "
+					"'%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_MAX_SERIES:
+			if (parse_uint(optarg, 16, 1000000, &o->max_series)) {
+				log_err("trace: --max-series takes a number from 16 to 1000000, "
+					"not "
+					"'%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			break;
+		case OPT_LOG_FORMAT: {
+			enum log_format fmt;
+
+			if (log_parse_format(optarg, &fmt)) {
+				log_err("trace: --log-format takes 'text' or 'json', not '%s'",
+					optarg);
+				err = -EINVAL;
+				goto err_free;
+			}
+			/* At once, so the errors that follow are in the chosen format. */
+			log_set_format(fmt);
+			break;
+		}
 		case 'v':
 			o->verbose++;
 			break;

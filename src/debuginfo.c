@@ -121,8 +121,8 @@ struct search {
 };
 
 /* Join parts into @buf; false when it does not fit. */
-static bool join(char *buf, size_t len, const char *a, const char *b, const char *c,
-		 const char *d, const char *e)
+static bool join(char *buf, size_t len, const char *a, const char *b, const char *c, const char *d,
+		 const char *e)
 {
 	int n = snprintf(buf, len, "%s%s%s%s%s", a, b, c, d, e);
 
@@ -184,15 +184,15 @@ static bool try_under(struct search *s, const char *root, const char *dir, size_
 }
 
 /* Each non-empty directory @p (of length @n) of the colon-separated list. */
-#define for_each_dir(s, p, n)                                                                \
+#define for_each_dir(s, p, n)                                                                  \
 	for (const char *p = (s)->q->debug_dirs ? (s)->q->debug_dirs : DEBUGINFO_DEFAULT_DIRS, \
-			*_end = p + strlen(p);                                               \
-	     p < _end; p += (n) + 1)                                                        \
+			*_end = p + strlen(p);                                                 \
+	     p < _end; p += (n) + 1)                                                           \
 		if (((n) = strcspn(p, ":")) > 0)
 
 int debuginfo__find(const struct debuginfo_query *q, char *out, size_t len)
 {
-	struct search s = { .q = q, .out = out, .len = len };
+	struct search s = {.q = q, .out = out, .len = len};
 	char bin_dir[PATH_MAX];
 	const char *slash;
 	size_t n;
@@ -207,10 +207,8 @@ int debuginfo__find(const struct debuginfo_query *q, char *out, size_t len)
 
 	if (q->build_id && strlen(q->build_id) > 2 && strlen(q->build_id) <= BUILD_ID_HEX_MAX &&
 	    strspn(q->build_id, "0123456789abcdef") == strlen(q->build_id)) {
-		for_each_dir(&s, p, n)
-			for (r = 0; r < s.nroots; r++)
-				if (try_build_id(&s, s.roots[r], p, n))
-					return 0;
+		for_each_dir(&s, p, n) for (r = 0; r < s.nroots;
+					    r++) if (try_build_id(&s, s.roots[r], p, n)) return 0;
 	}
 
 	if (!q->debuglink || !q->debuglink[0] || strchr(q->debuglink, '/') || !q->path ||
@@ -226,10 +224,8 @@ int debuginfo__find(const struct debuginfo_query *q, char *out, size_t len)
 	/* Beside the binary: only in its own root, where the binary is. */
 	if (try_beside(&s, s.roots[0], bin_dir))
 		return 0;
-	for_each_dir(&s, p, n)
-		for (r = 0; r < s.nroots; r++)
-			if (try_under(&s, s.roots[r], p, n, bin_dir))
-				return 0;
+	for_each_dir(&s, p, n) for (r = 0; r < s.nroots;
+				    r++) if (try_under(&s, s.roots[r], p, n, bin_dir)) return 0;
 
 out_none:
 	out[0] = '\0';

@@ -156,7 +156,7 @@ static int add_range(struct dwarf_lines *d, size_t *cap, uint64_t lo, uint64_t h
 		d->ranges = nr;
 		*cap = ncap;
 	}
-	d->ranges[d->nr_ranges++] = (struct cu_range){ lo, hi, off };
+	d->ranges[d->nr_ranges++] = (struct cu_range){lo, hi, off};
 	return 0;
 }
 
@@ -183,8 +183,7 @@ static int build_ranges(struct dwarf_lines *d)
 		off = next;
 	}
 	if (err == -E2BIG) {
-		log_debug("dwarf_lines: more than %u CU ranges; ignoring the rest",
-			  MAX_CU_RANGES);
+		log_debug("dwarf_lines: more than %u CU ranges; ignoring the rest", MAX_CU_RANGES);
 		err = 0;
 	}
 	if (d->nr_ranges)

@@ -228,7 +228,7 @@ static int read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, size_t shn
 	if (n > INT_MAX)
 		return -ENOEXEC;
 	for (i = 1; i < n; i++) {
-		struct raw_sym rs = { 0 };
+		struct raw_sym rs = {0};
 		const char *name;
 		GElf_Sym sym;
 		int type;
@@ -286,8 +286,7 @@ static bool note_build_id(Elf_Data *data, struct elfsyms *e)
 		const char *name = (const char *)data->d_buf + name_off;
 
 		if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
-		    !memcmp(name, "GNU", 4) && nhdr.n_descsz > 0 &&
-		    nhdr.n_descsz <= BUILD_ID_MAX) {
+		    !memcmp(name, "GNU", 4) && nhdr.n_descsz > 0 && nhdr.n_descsz <= BUILD_ID_MAX) {
 			hex_encode((const unsigned char *)data->d_buf + desc_off, nhdr.n_descsz,
 				   e->build_id);
 			e->has_build_id = true;
@@ -395,7 +394,7 @@ static int build_tables(struct collector *c, struct elfsyms *e)
 		/* .symtab and .dynsym repeat exported names. */
 		if (prev && prev->addr == rs->addr && !strcmp(prev->name, name))
 			continue;
-		e->by_name[e->nr_names++] = (struct elfsym){ name, rs->addr, rs->size };
+		e->by_name[e->nr_names++] = (struct elfsym){name, rs->addr, rs->size};
 	}
 
 	qsort_r(c->syms, c->nr, sizeof(*c->syms), raw_addr_cmp, e->names);
@@ -412,7 +411,8 @@ static int build_tables(struct collector *c, struct elfsyms *e)
 				end = c->syms[j].addr;
 			size = end > best->addr ? end - best->addr : 0;
 		}
-		e->syms[e->nr_syms++] = (struct elfsym){ e->names + best->name_off, best->addr, size };
+		e->syms[e->nr_syms++] =
+			(struct elfsym){e->names + best->name_off, best->addr, size};
 	}
 	/* The name index has the final sizes too. */
 	for (i = 0; i < e->nr_names; i++) {
@@ -459,19 +459,18 @@ static int read_debuglink(Elf *elf, Elf_Scn *scn, const GElf_Ehdr *ehdr, struct 
 	n = strnlen((const char *)p, data->d_size);
 	crc_off = (n + 4) & ~(size_t)3;
 	/* A name with a slash would let a file point us anywhere. */
-	if (!n || n == data->d_size || crc_off + 4 > data->d_size ||
-	    memchr(p, '/', n))
+	if (!n || n == data->d_size || crc_off + 4 > data->d_size || memchr(p, '/', n))
 		return 0;
 	e->debuglink = strndup((const char *)p, n);
 	if (!e->debuglink)
 		return -ENOMEM;
 	p += crc_off;
 	if (ehdr->e_ident[EI_DATA] == ELFDATA2MSB)
-		e->debuglink_crc = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				   (uint32_t)p[2] << 8 | p[3];
+		e->debuglink_crc =
+			(uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 	else
-		e->debuglink_crc = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-				   (uint32_t)p[1] << 8 | p[0];
+		e->debuglink_crc =
+			(uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 	return 0;
 }
 
@@ -573,7 +572,7 @@ static uint64_t cfi_size_at(Elf *elf, uint64_t addr)
  */
 static int name_entry(Elf *elf, const struct scan *sc, struct collector *c, const struct elfsyms *e)
 {
-	struct raw_sym rs = { 0 };
+	struct raw_sym rs = {0};
 	size_t i;
 	int err;
 
@@ -636,8 +635,8 @@ static int scan_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const GEl
  */
 static int load(Elf *elf, uint64_t file_size, Elf *dbg, struct elfsyms *e)
 {
-	struct collector c = { 0 };
-	struct scan sc = { 0 };
+	struct collector c = {0};
+	struct scan sc = {0};
 	size_t shnum, phnum, shstrndx;
 	GElf_Ehdr ehdr;
 	Elf_Scn *scn = NULL;

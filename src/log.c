@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -60,33 +61,86 @@ static void json_escape(FILE *f, const char *s)
 	}
 }
 
-void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+/* OpenTelemetry's SeverityNumber and short name of each level. */
+static const struct {
+	int number;
+	const char *text;
+} severities[] = {
+	[LOG_ERROR] = {17, "ERROR"},
+	[LOG_WARN] = {13, "WARN"},
+	[LOG_INFO] = {9, "INFO"},
+	[LOG_DEBUG] = {5, "DEBUG"},
+};
+
+/*
+ * The "<subsystem>" of a "<subsystem>: ..." message ("otlp", "trace",
+ * "libbpf"): a lowercase word before the first ": ". Its length, or 0.
+ */
+static size_t subsystem_len(const char *msg)
+{
+	size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return n && n < 32 && msg[n] == ':' && msg[n + 1] == ' ' ? n : 0;
+}
+
+/*
+ * One OTLP/JSON LogRecord per line (the protobuf JSON mapping the spans
+ * file uses too), so a collector's filelog receiver or a jq one-liner can
+ * wrap the lines into an ExportLogsServiceRequest as they are.
+ */
+static void emit_json(enum log_level level, const char *buf)
+{
+	size_t sub = subsystem_len(buf);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr,
+		"{\"timeUnixNano\":\"%lld%09ld\",\"severityNumber\":%d,\"severityText\":\"%s\","
+		"\"body\":{\"stringValue\":\"",
+		(long long)ts.tv_sec, ts.tv_nsec, severities[level].number, severities[level].text);
+	json_escape(stderr, buf);
+	fputs("\"}", stderr);
+	if (sub)
+		fprintf(stderr,
+			",\"attributes\":[{\"key\":\"sonde.subsystem\",\"value\":{\"stringValue\":"
+			"\"%.*s\"}}]",
+			(int)sub, buf);
+	fputs("}\n", stderr);
+}
+
+static void emit(enum log_level level, bool plain, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	size_t len;
 
-	if (level > cur_level)
-		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	len = strlen(buf);
 	/* libbpf ends its lines with '\n'; ours do not. Print exactly one. */
 	while (len && buf[len - 1] == '\n')
 		buf[--len] = '\0';
 
-	if (cur_format == LOG_FORMAT_JSON) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		fprintf(stderr, "{\"timeUnixNano\":\"%lld%09ld\",\"severityText\":\"%s\",\"body\":\"",
-			(long long)ts.tv_sec, ts.tv_nsec, level_names[level]);
-		json_escape(stderr, buf);
-		fputs("\"}\n", stderr);
-		return;
-	}
-	if (level == LOG_ERROR)
+	if (cur_format == LOG_FORMAT_JSON)
+		emit_json(level, buf);
+	else if (level == LOG_ERROR || plain)
 		fprintf(stderr, "sonde: %s\n", buf);
 	else
 		fprintf(stderr, "sonde: %s: %s\n", level_names[level], buf);
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	if (level > cur_level)
+		return;
+	emit(level, false, fmt, ap);
+}
+
+void log_summary(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_INFO, true, fmt, ap);
+	va_end(ap);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -102,8 +102,7 @@ static bool parse_hex(const char **p, const char *end, uint64_t *out)
 	return true;
 }
 
-static int add_item(struct perfmap *pm, uint64_t start, uint64_t size, const char *name,
-		    size_t len)
+static int add_item(struct perfmap *pm, uint64_t start, uint64_t size, const char *name, size_t len)
 {
 	struct item *it;
 	int64_t id;
@@ -272,14 +271,18 @@ static int item_cmp(const void *pa, const void *pb)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Sort by start; of entries with one start only the newest survives. */
+/*
+ * Sort by start; an entry is dropped when a newer one with the same start
+ * covers it entirely (a JIT recompiling in place repeats the start).
+ */
 static void sort_items(struct perfmap *pm)
 {
 	size_t i, j = 0;
 
 	qsort(pm->items, pm->nr, sizeof(*pm->items), item_cmp);
 	for (i = 0; i < pm->nr; i++) {
-		if (j && pm->items[j - 1].e.start == pm->items[i].e.start)
+		if (j && pm->items[j - 1].e.start == pm->items[i].e.start &&
+		    pm->items[j - 1].e.size <= pm->items[i].e.size)
 			j--;
 		pm->items[j++] = pm->items[i];
 	}

@@ -67,7 +67,7 @@ struct record {
 	struct target *target;
 	struct symbolizer *sym;
 	struct profile *prof;
-	struct outfile *out;
+	struct outfile *out[RECORD_MAX_OUTPUTS];
 	struct addr_cache cache;
 
 	struct unwinder *unw; /* NULL in frame-pointer mode */
@@ -467,16 +467,13 @@ static int add_targets(struct record *r)
 }
 
 
-static int write_output(struct record *r)
+static int write_one(struct record *r, unsigned int i)
 {
 	const struct record_opts *o = r->o;
-	FILE *f;
+	FILE *f = outfile__fp(r->out[i]);
 	int err;
 
-	if (!o->output)
-		return report_top__write(r->prof, stdout, o->top);
-	f = outfile__fp(r->out);
-	switch (o->format) {
+	switch (o->formats[i]) {
 	case OUT_FOLDED:
 		err = folded__write(r->prof, f);
 		break;
@@ -503,10 +500,24 @@ static int write_output(struct record *r)
 		break;
 	}
 	if (err) {
-		log_err("record: failed to write '%s': %s", o->output, strerror(-err));
+		log_err("record: failed to write '%s': %s", o->outputs[i], strerror(-err));
 		return err;
 	}
-	return outfile__commit(r->out);
+	return outfile__commit(r->out[i]);
+}
+
+static int write_output(struct record *r)
+{
+	int err;
+
+	if (!r->o->noutputs)
+		return report_top__write(r->prof, stdout, r->o->top);
+	for (unsigned int i = 0; i < r->o->noutputs; i++) {
+		err = write_one(r, i);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /*
@@ -559,7 +570,8 @@ static void record_free(struct record *r)
 	target__free(r->target);
 	symbolizer__free(r->sym);
 	profile__free(r->prof);
-	outfile__free(r->out);
+	for (unsigned int i = 0; i < RECORD_MAX_OUTPUTS; i++)
+		outfile__free(r->out[i]);
 	unwinder__free(r->unw);
 	free(r->cache.slots);
 	free(r->queue);
@@ -584,8 +596,8 @@ int cmd_record(int argc, char **argv)
 	err = privs_check_bpf();
 	if (err)
 		goto out;
-	if (o.output) {
-		err = outfile__open(o.output, &r.out);
+	for (unsigned int i = 0; i < o.noutputs; i++) {
+		err = outfile__open(o.outputs[i], &r.out[i]);
 		if (err)
 			goto out;
 	}
@@ -661,8 +673,9 @@ int cmd_record(int argc, char **argv)
 		(unsigned long long)r.unsymbolized, (unsigned long long)r.frames);
 	if (r.unw)
 		print_unwind_summary(&r);
-	fprintf(stderr, "%s%s\n", err == 0 && o.output ? ", wrote " : "",
-		err == 0 && o.output ? o.output : "");
+	for (unsigned int i = 0; err == 0 && i < o.noutputs; i++)
+		fprintf(stderr, "%s%s", i ? ", " : ", wrote ", o.outputs[i]);
+	fputc('\n', stderr);
 	if (r.unw)
 		log_unwind_details(&r);
 	if (kerr || uerr || r.bad_samples)

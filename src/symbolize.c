@@ -36,7 +36,7 @@
 #define DEFAULT_MAX_PIDS 4096
 #define DEFAULT_REREAD_BURST 4
 #define DEFAULT_REREAD_INTERVAL_MS 100
-#define DEFAULT_MAX_DWARF_FILES 32
+#define DEFAULT_MAX_DWARF_FILES 8
 /* A perf map that answered is still checked for new lines this often. */
 #define PERFMAP_RECHECK_NS 100000000ULL
 /* A file that failed to load is retried after this long (another PID may see it). */
@@ -49,10 +49,12 @@
 #define ANON_MODULE "//anon"
 
 /* Read an opts field only when the caller's struct is new enough to have it. */
-#define OPT(opts, field, def)                                                        \
-	((opts) && (opts)->sz >= offsetof(struct symbolizer_opts, field) +           \
-				      sizeof((opts)->field) && (opts)->field         \
-		 ? (opts)->field                                                     \
+#define OPT(opts, field, def)                                                    \
+	((opts) &&                                                               \
+			 (opts)->sz >= offsetof(struct symbolizer_opts, field) + \
+					       sizeof((opts)->field) &&          \
+			 (opts)->field                                           \
+		 ? (opts)->field                                                 \
 		 : (def))
 
 struct lru {
@@ -79,7 +81,7 @@ struct elf_file {
 	uint64_t failed_ns;
 	char *dwarf_path; /* the file, or its debug file, that has DWARF */
 	struct dwarf_lines *dw;
-	bool dw_tried; /* opened, or failed to: do not retry */
+	bool dw_tried;	   /* opened, or failed to: do not retry */
 	struct lru dw_lru; /* linked while dw is open */
 };
 
@@ -111,7 +113,7 @@ struct ksym {
 	uint64_t addr;
 	uint32_t name_off;
 	uint32_t module_off : 31; /* 0: the kernel itself */
-	uint32_t global : 1; /* T/W rather than t/w */
+	uint32_t global : 1;	  /* T/W rather than t/w */
 };
 
 struct kallsyms {
@@ -134,7 +136,7 @@ struct symbolizer {
 
 	struct elf_file **file_buckets;
 	size_t nr_file_buckets; /* power of two */
-	struct lru file_lru; /* head: most recently used */
+	struct lru file_lru;	/* head: most recently used */
 	size_t nr_files;
 	struct lru dwarf_lru; /* files with open DWARF, most recent first */
 	size_t nr_dwarf;
@@ -188,6 +190,7 @@ static void lru_touch(struct lru *head, struct lru *n)
 }
 
 #define lru_entry(ptr, type) ((type *)((char *)(ptr)-offsetof(type, lru)))
+#define dw_lru_entry(ptr) ((struct elf_file *)((char *)(ptr)-offsetof(struct elf_file, dw_lru)))
 
 static size_t pow2_at_least(size_t n)
 {
@@ -343,7 +346,7 @@ static int attach_debug_file(struct symbolizer *s, struct elf_file *f, const str
 			     const struct procmap *m, const char *chosen)
 {
 	char root[64], dpath[PATH_MAX], bin[PATH_MAX];
-	struct debuginfo_query q = { 0 };
+	struct debuginfo_query q = {0};
 	const char *dwarf_from = NULL;
 	struct elfsyms *full;
 	size_t len;
@@ -420,7 +423,7 @@ static int file_load(struct symbolizer *s, struct elf_file *f, const struct proc
 static struct elf_file *file_get(struct symbolizer *s, const struct proc_entry *pe,
 				 const struct procmap *m, int *err)
 {
-	struct file_key k = { m->dev_major, m->dev_minor, m->inode };
+	struct file_key k = {m->dev_major, m->dev_minor, m->inode};
 	size_t b = file_bucket(s, &k);
 	struct elf_file *f;
 
@@ -702,7 +705,7 @@ static struct dwarf_lines *file_dwarf(struct symbolizer *s, struct elf_file *f)
 	lru_push_front(&s->dwarf_lru, &f->dw_lru);
 	s->nr_dwarf++;
 	while (s->nr_dwarf > s->max_dwarf_files)
-		file_close_dwarf(s, lru_entry(s->dwarf_lru.prev, struct elf_file));
+		file_close_dwarf(s, dw_lru_entry(s->dwarf_lru.prev));
 	return f->dw;
 }
 
@@ -711,8 +714,8 @@ static struct dwarf_lines *file_dwarf(struct symbolizer *s, struct elf_file *f)
  * (real) function keeps the symbol table's name when there is one, so
  * names match the ones without DWARF. Returns frames added, or -errno.
  */
-static int describe_dwarf(struct symbolizer *s, struct dwarf_lines *dw,
-			  const struct elfsym *sym, uint64_t vaddr, struct sym_result *res)
+static int describe_dwarf(struct symbolizer *s, struct dwarf_lines *dw, const struct elfsym *sym,
+			  uint64_t vaddr, struct sym_result *res)
 {
 	struct dwarf_line_frame df[SYM_MAX_INLINE];
 	int n = dwarf_lines__lookup(dw, vaddr, df, SYM_MAX_INLINE), i, err;
@@ -938,8 +941,7 @@ static int resolve_mapping(struct symbolizer *s, struct proc_entry *pe, const st
 	return resolve_in_file(s, f->syms, f, f->build_id, m, addr, res);
 }
 
-int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr,
-			     struct sym_result *res)
+int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr, struct sym_result *res)
 {
 	const struct procmap *m;
 	struct proc_entry *pe;
@@ -1058,7 +1060,7 @@ static int parse_kallsyms(FILE *fp, struct kallsyms *k)
 	blob_cap = 65536;
 	while ((n = getline(&line, &linecap, fp)) > 0) {
 		char *p = line, *name, *end, type;
-		struct ksym ks = { 0 };
+		struct ksym ks = {0};
 
 		ks.addr = strtoull(p, &end, 16);
 		if (end == p || *end != ' ' || !ks.addr)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,4 +182,87 @@ const char *test_tmpdir(void)
 			cr_fatal("mkdtemp: %s", strerror(errno));
 	}
 	return dir;
+}
+
+const char *find_in_path(const char *name, const char *fallback)
+{
+	static char buf[4][4096];
+	static int slot;
+	char *b = buf[slot++ % 4];
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+
+	if (path) {
+		copy = strdup(path);
+		cr_assert_not_null(copy);
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(b, sizeof(buf[0]), "%s/%s", dir, name);
+			if (!access(b, X_OK)) {
+				free(copy);
+				return b;
+			}
+		}
+		free(copy);
+	}
+	if (fallback && !access(fallback, X_OK))
+		return fallback;
+	return NULL;
+}
+
+void skip_or_fail(const char *what)
+{
+	const char *ci = getenv("CI");
+
+	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1")))
+		cr_fatal("%s not found, and CI=true forbids skipping", what);
+	cr_skip_test("%s not found", what);
+}
+
+const char *go_bin(void)
+{
+	const char *go = find_in_path("go", "/usr/lib/go/bin/go");
+	char dir[4200];
+
+	if (!go) {
+		skip_or_fail("go (golang-go)");
+		return NULL;
+	}
+	/* go wants a writable home and cache, which meson test may not give. */
+	snprintf(dir, sizeof(dir), "%s/gohome", test_tmpdir());
+	mkdir(dir, 0700);
+	setenv("HOME", dir, 1);
+	snprintf(dir, sizeof(dir), "%s/gohome/cache", test_tmpdir());
+	setenv("GOCACHE", dir, 1);
+	snprintf(dir, sizeof(dir), "%s/gohome/gopath", test_tmpdir());
+	setenv("GOPATH", dir, 1);
+	setenv("GOFLAGS", "-mod=mod", 1);
+	setenv("GOTOOLCHAIN", "local", 1);
+	/* No browser, no symbol server: only the file. */
+	setenv("PPROF_TMPDIR", test_tmpdir(), 1);
+	return go;
+}
+
+/* Run go tool pprof with @args (NULL-terminated) on @file; stdout. */
+char *pprof_run(const char *file, const char *a1, const char *a2, const char *a3)
+{
+	const char *go = go_bin();
+	char *argv[9];
+	char *out = NULL, *err = NULL;
+	int n = 0, rc;
+
+	argv[n++] = (char *)go;
+	argv[n++] = "tool";
+	argv[n++] = "pprof";
+	if (a1)
+		argv[n++] = (char *)a1;
+	if (a2)
+		argv[n++] = (char *)a2;
+	if (a3)
+		argv[n++] = (char *)a3;
+	argv[n++] = (char *)file;
+	argv[n] = NULL;
+	rc = run_cmd(argv, &out, &err);
+	cr_assert_eq(rc, 0, "go tool pprof %s failed (%d): %s", a1 ? a1 : "", rc, err);
+	free(err);
+	return out;
 }

@@ -30,4 +30,13 @@ void require_bpf(void);
 /* Temporary directory for this test process (created once). */
 const char *test_tmpdir(void);
 
+/* An executable by name in $PATH, else @fallback if executable, else NULL. */
+const char *find_in_path(const char *name, const char *fallback);
+/* A real consumer is missing: skip, or fail when CI=true. */
+void skip_or_fail(const char *what);
+/* `go` with a private HOME/GOCACHE for go tool pprof (skip_or_fail if absent). */
+const char *go_bin(void);
+/* Run go tool pprof [a1 a2 a3] FILE; returns stdout (asserts success). */
+char *pprof_run(const char *file, const char *a1, const char *a2, const char *a3);
+
 #endif

@@ -91,6 +91,84 @@ Test(cli_trace, rejects_bad_input)
 	cr_assert_eq(cli_parse_trace(7, both, &o), -EINVAL);
 }
 
+Test(cli_trace, exporter_options)
+{
+	char *argv[] = {"trace",
+			"-p",
+			"1",
+			"-f",
+			"a:b",
+			"--listen",
+			"9464",
+			"--statsd",
+			"127.0.0.1:8125",
+			"--otlp-endpoint",
+			"http://h:4318",
+			"--otlp-queue",
+			"100",
+			"--export-interval",
+			"2.5",
+			"--flush-timeout",
+			"0",
+			"--max-series",
+			"500",
+			NULL};
+	char *all[] = {"trace", "-p", "1", "-f", "a:b", "--listen", ":9464", NULL};
+	char *defaults[] = {"trace", "-p", "1", "-f", "a:b", NULL};
+	struct trace_opts o;
+
+	cr_assert_eq(cli_parse_trace(19, argv, &o), 0);
+	/* A bare port binds loopback only. */
+	cr_assert_str_eq(o.listen, "127.0.0.1:9464");
+	cr_assert_str_eq(o.statsd, "127.0.0.1:8125");
+	cr_assert_str_eq(o.otlp_endpoint, "http://h:4318");
+	cr_assert_eq(o.otlp_queue, 100);
+	cr_assert(o.export_interval_s == 2.5);
+	cr_assert(o.flush_timeout_s == 0);
+	cr_assert_eq(o.max_series, 500);
+	trace_opts_free(&o);
+
+	cr_assert_eq(cli_parse_trace(7, all, &o), 0);
+	cr_assert_str_eq(o.listen, ":9464");
+	trace_opts_free(&o);
+
+	cr_assert_eq(cli_parse_trace(5, defaults, &o), 0);
+	cr_assert_null(o.listen);
+	cr_assert_null(o.statsd);
+	cr_assert_null(o.otlp_endpoint);
+	cr_assert_eq(o.otlp_queue, 8192);
+	cr_assert(o.export_interval_s == 10);
+	cr_assert(o.flush_timeout_s == 5);
+	cr_assert_eq(o.max_series, 10000);
+	trace_opts_free(&o);
+}
+
+Test(cli_trace, rejects_bad_exporter_options)
+{
+	static const char *const bad[][2] = {
+		{"--listen", "nohost"},
+		{"--listen", "1.2.3.4:99999"},
+		{"--statsd", ":8125"},
+		{"--statsd", "host"},
+		{"--otlp-endpoint", "127.0.0.1:4318"},
+		{"--otlp-queue", "15"},
+		{"--export-interval", "0"},
+		{"--export-interval", "3601"},
+		{"--flush-timeout", "-1"},
+		{"--max-series", "0"},
+		{"--log-format", "xml"},
+	};
+	struct trace_opts o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = {"trace",	   "-p", "1", "-f", "a:b", (char *)bad[i][0],
+				(char *)bad[i][1], NULL};
+
+		cr_assert_eq(cli_parse_trace(7, argv, &o), -EINVAL, "%s %s accepted", bad[i][0],
+			     bad[i][1]);
+	}
+}
+
 Test(uprobe_resolve, short_names)
 {
 	cr_assert(uprobe_short_name_matches("libc", "/usr/lib/x86_64-linux-gnu/libc.so.6"));

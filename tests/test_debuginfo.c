@@ -36,7 +36,7 @@ static const char *real(const char *fixture)
 
 static struct symbolizer *new_symbolizer(const char *debug_dirs)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .debug_dirs = debug_dirs };
+	struct symbolizer_opts o = {.sz = sizeof(o), .debug_dirs = debug_dirs};
 	struct symbolizer *s = symbolizer__new(&o);
 
 	cr_assert_not_null(s);
@@ -86,7 +86,7 @@ static void expect_unnamed(struct symbolizer *s, const struct child *c, const ch
 
 Test(debuginfo, stripped_copies_lack_static_names)
 {
-	static const char *const stripped[] = { "dbgfix_dbglink", "dbgfix_buildid" };
+	static const char *const stripped[] = {"dbgfix_dbglink", "dbgfix_buildid"};
 	size_t i;
 
 	/* The fixtures are what the other tests assume: no names of their own. */
@@ -112,7 +112,10 @@ Test(debuginfo, debuglink_names_and_crc)
 	cr_assert_str_eq(link, "dbgfix_dbglink.debug");
 	cr_assert_eq(debuginfo__crc32(fixture_path("dbgfix_dbglink.debug"), &want), 0);
 	cr_assert_eq(crc, want, "crc %08x, file %08x", crc, want);
-	cr_assert_null(elfsyms__debuglink(elfsyms__open(fixture_path("dbgfix")), NULL));
+	full = elfsyms__open(fixture_path("dbgfix"));
+	cr_assert_not_null(full);
+	cr_assert_null(elfsyms__debuglink(full, NULL));
+	elfsyms__free(full);
 
 	full = elfsyms__open_debug(fixture_path("dbgfix_dbglink"),
 				   fixture_path("dbgfix_dbglink.debug"));
@@ -157,6 +160,18 @@ static void copy_file(const char *src, const char *dst, mode_t mode)
 	free(data);
 }
 
+/* The debuglink file with one byte appended: same build-id, other CRC. */
+static void stale_copy(const char *dst)
+{
+	FILE *f;
+
+	copy_file(fixture_path("dbgfix_dbglink.debug"), dst, 0644);
+	f = fopen(dst, "ab");
+	cr_assert_not_null(f);
+	fputc(0, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
 static void mkdirs(const char *path)
 {
 	char buf[PATH_MAX], *p;
@@ -175,7 +190,7 @@ static void mkdirs(const char *path)
 static int find(const char *bin, const char *dirs, char *out, size_t len)
 {
 	struct elfsyms *e = elfsyms__open(bin);
-	struct debuginfo_query q = { .path = bin, .debug_dirs = dirs };
+	struct debuginfo_query q = {.path = bin, .debug_dirs = dirs};
 	int err;
 
 	cr_assert_not_null(e);
@@ -187,7 +202,7 @@ static int find(const char *bin, const char *dirs, char *out, size_t len)
 
 Test(debuginfo, debuglink_search_order_and_crc_check)
 {
-	char dir[PATH_MAX], bin[PATH_MAX], p[PATH_MAX], got[PATH_MAX], root[PATH_MAX];
+	char dir[PATH_MAX], bin[PATH_MAX + 16], p[3 * PATH_MAX], got[PATH_MAX], root[PATH_MAX];
 
 	snprintf(dir, sizeof(dir), "%s/dl/bin", test_tmpdir());
 	snprintf(root, sizeof(root), "%s/dl/debugroot", test_tmpdir());
@@ -212,10 +227,10 @@ Test(debuginfo, debuglink_search_order_and_crc_check)
 	cr_assert_eq(find(bin, root, got, sizeof(got)), 0);
 	cr_assert_str_eq(got, p);
 
-	/* Beside the binary comes first; but a stale file there (another CRC:
-	 * the build-id copy has the same build-id, other bytes) is skipped. */
+	/* Beside the binary comes first; but a stale file there (one more
+	 * byte: another CRC, the same build-id) is skipped. */
 	snprintf(p, sizeof(p), "%s/dbgfix_dbglink.debug", dir);
-	copy_file(fixture_path("dbgfix_buildid.debug"), p, 0644);
+	stale_copy(p);
 	cr_assert_eq(find(bin, root, got, sizeof(got)), 0);
 	snprintf(p, sizeof(p), "%s/.debug/dbgfix_dbglink.debug", dir);
 	cr_assert_str_eq(got, p);
@@ -225,7 +240,7 @@ Test(debuginfo, debuglink_search_order_and_crc_check)
 	cr_assert_str_eq(got, p);
 
 	/* Only stale files anywhere: nothing. */
-	copy_file(fixture_path("dbgfix_buildid.debug"), p, 0644);
+	stale_copy(p);
 	snprintf(p, sizeof(p), "%s/.debug/dbgfix_dbglink.debug", dir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s%s/dbgfix_dbglink.debug", root, dir);
@@ -282,7 +297,7 @@ Test(debuginfo, build_id_mismatch_is_refused)
 {
 	char root[PATH_MAX], got[PATH_MAX];
 	struct elfsyms *e = elfsyms__open(fixture_path("dbgfix_buildid"));
-	struct debuginfo_query q = { .path = "/x/dbgfix_buildid", .debug_dirs = root };
+	struct debuginfo_query q = {.path = "/x/dbgfix_buildid", .debug_dirs = root};
 
 	cr_assert_not_null(e);
 	snprintf(root, sizeof(root), "%s/bad-bid-root", test_tmpdir());
@@ -316,9 +331,8 @@ Test(debuginfo, minidebuginfo_static_names)
 	expect_static(s, &c, "dbgfix_minidebug", "dbgfix_static_one");
 	expect_static(s, &c, "dbgfix_minidebug", "dbgfix_static_two");
 	/* Names only: MiniDebugInfo has no DWARF. */
-	cr_assert_eq(symbolizer__resolve_user(s, c.pid, child_addr(&c, "dbgfix_static_one") + 6,
-					      &r),
-		     0);
+	cr_assert_eq(
+		symbolizer__resolve_user(s, c.pid, child_addr(&c, "dbgfix_static_one") + 6, &r), 0);
 	cr_assert_eq(r.nframes, 1);
 	cr_assert_null(r.frames[0].file);
 	child_stop(&c);
@@ -452,7 +466,8 @@ static void section_of(const char *path, const char *name, size_t *off, size_t *
 		unsigned long long addr, o, sz;
 		char *br = strchr(line, ']');
 
-		if (!br || sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
+		if (!br ||
+		    sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
 			continue;
 		if (!strcmp(n, name)) {
 			*off = (size_t)o;

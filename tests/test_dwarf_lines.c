@@ -70,7 +70,7 @@ static void expect_inline_chain(const struct sym_result *r, uint64_t mark, uint6
 
 static void resolve_mark(const char *fixture, const char *debug_dirs)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .debug_dirs = debug_dirs };
+	struct symbolizer_opts o = {.sz = sizeof(o), .debug_dirs = debug_dirs};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct symbolizer_stats st;
 	struct sym_result r;
@@ -104,7 +104,7 @@ Test(dwarf_lines, inline_frame_through_debuglink)
 Test(dwarf_lines, inline_frame_through_build_id)
 {
 	struct elfsyms *e = elfsyms__open(fixture_path("dbgfix_buildid"));
-	char root[PATH_MAX], p[PATH_MAX], target[PATH_MAX];
+	char root[PATH_MAX], p[PATH_MAX + 128], target[PATH_MAX];
 	const char *bid;
 
 	cr_assert_not_null(e);
@@ -165,7 +165,7 @@ Test(dwarf_lines, direct_lookup_and_truncation)
 
 Test(dwarf_lines, no_dwarf_option)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .no_dwarf = 1 };
+	struct symbolizer_opts o = {.sz = sizeof(o), .no_dwarf = 1};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct sym_result r;
 	struct child c;
@@ -184,7 +184,7 @@ Test(dwarf_lines, no_dwarf_option)
 
 Test(dwarf_lines, open_dwarf_files_are_bounded)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .max_dwarf_files = 1 };
+	struct symbolizer_opts o = {.sz = sizeof(o), .max_dwarf_files = 1};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct symbolizer_stats st;
 	struct sym_result r;
@@ -216,6 +216,19 @@ Test(dwarf_lines, open_dwarf_files_are_bounded)
 	symbolizer__free(s);
 }
 
+/*
+ * libdw 0.188 (Debian 12) leaks small blocks allocated inside its own
+ * code (libdw.so.1+0x419f0, next to dwarf_getsrc_die) on some corrupt
+ * inputs, unreachable from our handle after dwarf_end(). Only this binary
+ * ignores leaks whose allocation is inside libdw: leaks of our own
+ * allocations still fail, and the valid-input tests above run clean.
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libdw.so.1\n";
+}
+
 static uint32_t lcg(uint32_t *state)
 {
 	*state = *state * 1664525u + 1013904223u;
@@ -236,7 +249,8 @@ static void section_of(const char *path, const char *name, size_t *off, size_t *
 		unsigned long long addr, o, sz;
 		char *br = strchr(line, ']');
 
-		if (!br || sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
+		if (!br ||
+		    sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
 			continue;
 		if (!strcmp(n, name)) {
 			*off = (size_t)o;
@@ -249,8 +263,8 @@ static void section_of(const char *path, const char *name, size_t *off, size_t *
 
 Test(dwarf_lines, corrupt_dwarf_never_crashes, .timeout = 300)
 {
-	static const char *const secs[] = { ".debug_info", ".debug_abbrev", ".debug_line",
-					    ".debug_aranges", ".debug_str", ".debug_rnglists" };
+	static const char *const secs[] = {".debug_info",    ".debug_abbrev", ".debug_line",
+					   ".debug_aranges", ".debug_str",    ".debug_rnglists"};
 	const char *path = fixture_path("dbgfix");
 	size_t len, off[6], size[6], i;
 	char *orig = read_file(path, &len), *img;

@@ -110,8 +110,15 @@ Test(perfmap, bounded_entries)
 Test(perfmap, malformed_lines_are_counted)
 {
 	static const char *const bad[] = {
-		"\n", "zzzz 10 name\n", "1000\n", "1000 10\n", "1000 10 \n", "1000 0 zero\n",
-		"ffffffffffffffff 10 wraps\n", "11112222333344445 10 long\n", "1000 zz name\n",
+		"\n",
+		"zzzz 10 name\n",
+		"1000\n",
+		"1000 10\n",
+		"1000 10 \n",
+		"1000 0 zero\n",
+		"ffffffffffffffff 10 wraps\n",
+		"11112222333344445 10 long\n",
+		"1000 zz name\n",
 		"1000\t10 tab\n",
 	};
 	struct perfmap *pm = perfmap__new(NULL, 0);
@@ -208,7 +215,7 @@ static void unlink_map(pid_t pid)
 
 Test(perfmap, live_jit_process)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o) };
+	struct symbolizer_opts o = {.sz = sizeof(o)};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct symbolizer_stats st;
 	char module[64];

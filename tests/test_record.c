@@ -380,3 +380,97 @@ Test(record, missing_privilege)
 	free(out);
 	free(err);
 }
+
+/* Flat count of @fn in go tool pprof -top output ("flat flat% sum% cum cum% name"). */
+static long pprof_flat(const char *top, const char *fn)
+{
+	const char *line = top;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[1024], name[512];
+		long flat;
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			if (sscanf(buf, " %ld %*s %*s %*s %*s %511s", &flat, name) == 2 &&
+			    !strcmp(name, fn))
+				return flat;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Samples whose leaf frame is @fn in folded text. */
+static long folded_self(const char *text, const char *fn)
+{
+	char want[256];
+	const char *p = text;
+	long n = 0;
+
+	snprintf(want, sizeof(want), ";%s ", fn);
+	while ((p = strstr(p, want))) {
+		const char *count = p + strlen(want);
+
+		/* Only a leaf: the count follows the frame. */
+		n += strtol(count, NULL, 10);
+		p = count;
+	}
+	return n;
+}
+
+/*
+ * One recording, two formats: go tool pprof reads the pprof file and its
+ * top functions and totals equal the folded output exactly.
+ */
+Test(record, pprof_matches_folded, .timeout = 300)
+{
+	char folded[512], pb[512], *text, *top, *err = NULL, want_total[64];
+	long fh, fl, total = 0;
+	int rc;
+
+	require_bpf();
+	go_bin(); /* fail (CI) or skip before recording if go is missing */
+	snprintf(folded, sizeof(folded), "%s/same.folded", test_tmpdir());
+	snprintf(pb, sizeof(pb), "%s/same.pb.gz", test_tmpdir());
+	{
+		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "-o", folded, "-o", pb,
+				 "--", (char *)fixture_path("cpu_split"), "1", NULL };
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
+	cr_expect(strstr(err, ", wrote ") && strstr(err, "same.folded, ") && strstr(err, "same.pb.gz"),
+		  "summary does not name both outputs: %s", err);
+	text = read_file(folded, NULL);
+	cr_assert(text);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		total += strtol(strrchr(strndupa(l, strcspn(l, "\n")), ' ') + 1, NULL, 10);
+	fh = folded_self(text, "heavy");
+	fl = folded_self(text, "light");
+	cr_assert(fh > 0 && fl > 0);
+
+	top = pprof_run(pb, "-top", "-nodecount=30", "-sample_index=samples");
+	cr_expect_eq(pprof_flat(top, "heavy"), fh, "pprof heavy %ld, folded %ld\n%s",
+		     pprof_flat(top, "heavy"), fh, top);
+	cr_expect_eq(pprof_flat(top, "light"), fl, "pprof light %ld, folded %ld", pprof_flat(top, "light"),
+		     fl);
+	snprintf(want_total, sizeof(want_total), "of %ld total", total);
+	cr_expect(strstr(top, want_total) != NULL, "pprof total is not %ld:\n%s", total, top);
+	free(top);
+	/* -traces shows the true order: heavy's caller is parent. */
+	top = pprof_run(pb, "-traces", NULL, NULL);
+	cr_expect(strstr(top, "heavy\n") && strstr(top, "parent\n"), "-traces lacks the stack");
+	{
+		const char *h = strstr(top, " heavy\n");
+
+		cr_expect(h && !strncmp(h + strlen(" heavy\n"), "                  ", 10) &&
+				  strstr(h, "parent\n"),
+			  "heavy not followed by its caller parent in -traces");
+	}
+	free(top);
+	free(text);
+	free(err);
+}

@@ -143,7 +143,7 @@ static uint64_t link_addr(const char *fixture, const char *name, char *build_id,
 static void addr2line(const char *fixture, uint64_t rel, char *file, size_t len, uint32_t *line)
 {
 	char addr[32], *out = NULL, *colon, *base;
-	char *argv[] = { "/usr/bin/addr2line", "-e", (char *)fixture_path(fixture), addr, NULL };
+	char *argv[] = {"/usr/bin/addr2line", "-e", (char *)fixture_path(fixture), addr, NULL};
 
 	snprintf(addr, sizeof(addr), "0x%" PRIx64, rel);
 	cr_assert_eq(run_cmd(argv, &out, NULL), 0);
@@ -179,7 +179,7 @@ static void expect_named(struct symbolizer *s, const struct child *c, const char
 	if (want_file[0]) {
 		cr_assert_not_null(r.frames[0].file, "%s: no file", name);
 		cr_assert_str_eq(strrchr(r.frames[0].file, '/') ? strrchr(r.frames[0].file, '/') + 1
-								 : r.frames[0].file,
+								: r.frames[0].file,
 				 want_file);
 		cr_assert_eq(r.frames[0].line, want_line, "%s: line %u, addr2line %u", name,
 			     r.frames[0].line, want_line);
@@ -198,7 +198,7 @@ static void expect_named(struct symbolizer *s, const struct child *c, const char
 
 static struct symbolizer *new_symbolizer(void)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o) };
+	struct symbolizer_opts o = {.sz = sizeof(o)};
 	struct symbolizer *s = symbolizer__new(&o);
 
 	cr_assert_not_null(s);
@@ -262,9 +262,9 @@ Test(symbolize, stripped_binary_uses_dynsym)
 	expect_named(s, &c, "symfix_stripped", "fixture_alpha", 0);
 	expect_named(s, &c, "symfix_stripped", "fixture_beta", 0);
 	/* The static function is gone with .symtab: mapped, but nameless. */
-	cr_assert_eq(symbolizer__resolve_user(s, c.pid, child_addr(&c, "fixture_static_gamma") + 5,
-					      &r),
-		     0);
+	cr_assert_eq(
+		symbolizer__resolve_user(s, c.pid, child_addr(&c, "fixture_static_gamma") + 5, &r),
+		0);
 	cr_assert_str_eq(r.module, real("symfix_stripped"));
 	cr_assert_eq(r.nframes, 0);
 	child_stop(&c);
@@ -434,7 +434,7 @@ Test(symbolize, miss_flood_rereads_maps_only_burst_times)
 
 Test(symbolize, evicted_files_reload_and_old_strings_stay_valid)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .max_files = 1 };
+	struct symbolizer_opts o = {.sz = sizeof(o), .max_files = 1};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct symbolizer_stats st;
 	struct sym_result r1, r2, r3;
@@ -444,9 +444,9 @@ Test(symbolize, evicted_files_reload_and_old_strings_stay_valid)
 	child_start(&c, "symfix_linked");
 	cr_assert_eq(symbolizer__resolve_user(s, c.pid, child_addr(&c, "fixture_alpha") + 5, &r1),
 		     0);
-	cr_assert_eq(symbolizer__resolve_user(s, c.pid, child_addr(&c, "fixture_lib_alpha") + 5,
-					      &r2),
-		     0);
+	cr_assert_eq(
+		symbolizer__resolve_user(s, c.pid, child_addr(&c, "fixture_lib_alpha") + 5, &r2),
+		0);
 	symbolizer__stats(s, &st);
 	cr_assert_eq(st.files_cached, 1);
 	/* r1's file was evicted; its strings are the symbolizer's, not the file's. */
@@ -501,8 +501,7 @@ Test(symbolize, own_code_resolves)
 
 	cr_assert_gt(n, 0);
 	exe[n] = '\0';
-	cr_assert_eq(symbolizer__resolve_user(s, getpid(), (uint64_t)(uintptr_t)&real + 2, &r),
-		     0);
+	cr_assert_eq(symbolizer__resolve_user(s, getpid(), (uint64_t)(uintptr_t)&real + 2, &r), 0);
 	cr_assert_str_eq(r.module, exe);
 	cr_assert_eq(r.nframes, 1);
 	cr_assert_str_eq(r.frames[0].name, "real");
@@ -521,8 +520,7 @@ static uint64_t kallsyms_addr(const char *name)
 		unsigned long long a;
 		char t, n[256];
 
-		if (sscanf(line, "%llx %c %255s", &a, &t, n) == 3 && t == 'T' &&
-		    !strcmp(n, name)) {
+		if (sscanf(line, "%llx %c %255s", &a, &t, n) == 3 && t == 'T' && !strcmp(n, name)) {
 			addr = a;
 			break;
 		}
@@ -553,7 +551,7 @@ Test(symbolize, kernel_schedule)
 static struct symbolizer *fake_kallsyms(const char *name, const char *text)
 {
 	char path[4096];
-	struct symbolizer_opts o = { .sz = sizeof(o), .kallsyms_path = path };
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = path};
 	FILE *f;
 	struct symbolizer *s;
 
@@ -567,8 +565,8 @@ static struct symbolizer *fake_kallsyms(const char *name, const char *text)
 	return s;
 }
 
-static void expect_kernel(struct symbolizer *s, uint64_t addr, const char *module,
-			  const char *name, uint64_t off)
+static void expect_kernel(struct symbolizer *s, uint64_t addr, const char *module, const char *name,
+			  uint64_t off)
 {
 	struct sym_result r;
 
@@ -590,16 +588,15 @@ static void expect_kernel(struct symbolizer *s, uint64_t addr, const char *modul
 
 Test(symbolize, kernel_from_given_kallsyms_file)
 {
-	struct symbolizer *s = fake_kallsyms("kallsyms",
-					     "ffffffff81000000 T _text\n"
-					     "ffffffff81000000 T _stext\n"
-					     "ffffffff81000000 t _a_local\n"
-					     "ffffffff81001000 t __alpha_fn\n"
-					     "ffffffff81001000 T alpha_fn\n"
-					     "ffffffff81002000 D some_data\n"
-					     "ffffffff81003000 W weak_fn\n"
-					     "garbage line\n"
-					     "ffffffffc0001000 t mod_fn\t[mymod]\n");
+	struct symbolizer *s = fake_kallsyms("kallsyms", "ffffffff81000000 T _text\n"
+							 "ffffffff81000000 T _stext\n"
+							 "ffffffff81000000 t _a_local\n"
+							 "ffffffff81001000 t __alpha_fn\n"
+							 "ffffffff81001000 T alpha_fn\n"
+							 "ffffffff81002000 D some_data\n"
+							 "ffffffff81003000 W weak_fn\n"
+							 "garbage line\n"
+							 "ffffffffc0001000 t mod_fn\t[mymod]\n");
 	struct symbolizer_stats st;
 
 	expect_kernel(s, 0xffffffff81000005ULL, "[kernel.kallsyms]", "_stext", 5);
@@ -626,7 +623,7 @@ Test(symbolize, kernel_with_hidden_addresses)
 
 Test(symbolize, kernel_without_kallsyms_file)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms" };
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms"};
 	struct symbolizer *s = symbolizer__new(&o);
 	struct sym_result r;
 

@@ -41,11 +41,15 @@ enum call_graph {
 #define RECORD_STACK_SIZE_DEFAULT 16384
 #define RECORD_STACK_SIZE_MAX 65536
 
+#define RECORD_MAX_OUTPUTS 8
+
 struct record_opts {
 	struct target_opts t;
 	unsigned int freq; /* -F HZ */
-	const char *output; /* -o FILE or NULL */
-	enum out_format format;
+	/* -o FILE, repeatable: one recording written in several formats. */
+	const char *outputs[RECORD_MAX_OUTPUTS];
+	enum out_format formats[RECORD_MAX_OUTPUTS];
+	unsigned int noutputs; /* 0: print a table of the hottest functions */
 	bool kernel; /* include kernel stacks (default on; --no-kernel) */
 	unsigned int ring_kib; /* --ring-size KiB; 0 = sized from the rate (auto) */
 	unsigned int max_pids; /* --max-pids: size of the PID filter map */
@@ -88,7 +92,23 @@ struct trace_opts {
 	unsigned int max_threads; /* --max-threads: per-thread stack map size */
 	unsigned int ring_kib; /* --ring-size KiB (spans) */
 	int verbose;
+
+	/* Exporters (all off by default). */
+	const char *listen; /* --listen ADDR:PORT: serve /metrics, or NULL */
+	char listen_buf[32]; /* "127.0.0.1:PORT" made from a bare --listen PORT */
+	const char *statsd; /* --statsd HOST:PORT, or NULL */
+	const char *otlp_endpoint; /* --otlp-endpoint URL, or NULL (see OTEL_* variables) */
+	unsigned int otlp_queue; /* --otlp-queue: spans held for OTLP before drops */
+	double export_interval_s; /* --export-interval: StatsD flushes, OTLP metrics */
+	double flush_timeout_s; /* --flush-timeout: final OTLP flush deadline */
+	unsigned int max_series; /* --max-series: cap of the metrics registry */
 };
+
+/* Defaults and bounds of sonde trace's exporter options (see --help). */
+#define TRACE_EXPORT_INTERVAL_S 10.0
+#define TRACE_FLUSH_TIMEOUT_S 5.0
+#define TRACE_MAX_SERIES 10000
+#define TRACE_OTLP_QUEUE 8192
 
 /*
  * Split "TARGET:FUNCTION" at the first ':' after the last '/', so paths

@@ -22,7 +22,7 @@ struct debuginfo_query {
 	const char *root;
 	/* The binary as the target sees it ("/usr/bin/python3"). */
 	const char *path;
-	const char *build_id; /* lower-case hex, or NULL */
+	const char *build_id;  /* lower-case hex, or NULL */
 	const char *debuglink; /* .gnu_debuglink name, or NULL */
 	uint32_t debuglink_crc;
 	/* Colon-separated debug directories; NULL = DEBUGINFO_DEFAULT_DIRS. */

@@ -14,7 +14,7 @@ struct dwarf_lines;
 struct dwarf_line_frame {
 	const char *name; /* function (linkage name if any); NULL if unknown */
 	const char *file; /* source path as DWARF gives it; NULL if unknown */
-	uint32_t line; /* 0 when unknown */
+	uint32_t line;	  /* 0 when unknown */
 	uint32_t inlined; /* 1: this frame was inlined into the next one */
 };
 

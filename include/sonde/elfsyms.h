@@ -15,10 +15,10 @@ struct elfsyms;
 
 /* Where the names came from, best last. */
 enum elfsyms_source {
-	ELFSYMS_SRC_DYNSYM = 0, /* exported names only (a stripped file) */
+	ELFSYMS_SRC_DYNSYM = 0,	   /* exported names only (a stripped file) */
 	ELFSYMS_SRC_MINIDEBUGINFO, /* .dynsym + .gnu_debugdata's .symtab */
-	ELFSYMS_SRC_SYMTAB, /* the file's own .symtab */
-	ELFSYMS_SRC_DEBUG_FILE, /* .dynsym + a separate debug file's .symtab */
+	ELFSYMS_SRC_SYMTAB,	   /* the file's own .symtab */
+	ELFSYMS_SRC_DEBUG_FILE,	   /* .dynsym + a separate debug file's .symtab */
 };
 
 struct elfsym {

@@ -32,6 +32,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/*
+ * A closing result that shows at every level (e.g. a run's totals):
+ * "sonde: ..." as text, an INFO record as JSON.
+ */
+void log_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
