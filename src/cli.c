@@ -17,9 +17,9 @@ int out_format_from_path(const char *path, enum out_format *fmt)
 		const char *ext;
 		enum out_format fmt;
 	} exts[] = {
-		{ ".folded", OUT_FOLDED },
-		{ ".svg", OUT_SVG },
-		{ ".pb.gz", OUT_PPROF },
+		{".folded", OUT_FOLDED},
+		{".svg", OUT_SVG},
+		{".pb.gz", OUT_PPROF},
 	};
 	size_t len = strlen(path);
 
@@ -84,7 +84,7 @@ int cli_parse_duration(const char *s, double *out)
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
+int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
 {
 	char *end;
 	unsigned long v;
@@ -99,6 +99,29 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 	return 0;
 }
 
+void cli_report_bad_option(const char *cmd, const char *value_opts, char **argv)
+{
+	if (optopt && optopt < 256)
+		log_err("%s: option -%c %s (see sonde %s --help)", cmd, optopt,
+			strchr(value_opts, optopt) ? "needs a value" : "is unknown", cmd);
+	else
+		log_err("%s: unknown or incomplete option '%s' (see sonde %s --help)", cmd,
+			argv[optind - 1], cmd);
+}
+
+int cli_set_log_format(const char *cmd, const char *arg)
+{
+	enum log_format fmt;
+
+	if (log_parse_format(arg, &fmt)) {
+		log_err("%s: --log-format takes 'text' or 'json', not '%s'", cmd, arg);
+		return -EINVAL;
+	}
+	/* At once, so the errors that follow are in the chosen format. */
+	log_set_format(fmt);
+	return 0;
+}
+
 static void record_usage(FILE *f)
 {
 	fprintf(f,
@@ -109,14 +132,16 @@ static void record_usage(FILE *f)
 		"targets (exactly one):\n"
 		"  -p, --pid PID[,PID...]  profile running processes, all their threads\n"
 		"  -a, --all-cpus          profile the whole system\n"
-		"  -- CMD [ARGS...]        launch CMD and profile it (and its children) until it exits\n"
+		"  -- CMD [ARGS...]        launch CMD and profile it (and its children) until it "
+		"exits\n"
 		"\n"
 		"options:\n"
 		"  -F, --freq HZ           sampling frequency per CPU (default 99, max 100000)\n"
 		"  -d, --duration SECONDS  stop after this long (default: Ctrl-C or target exit)\n"
 		"  -o, --output FILE       .folded (folded stacks), .svg (flame graph),\n"
 		"                          .pb.gz (pprof); repeat -o to write one recording in\n"
-		"                          several formats; without -o print the hottest functions\n"
+		"                          several formats; without -o print the hottest "
+		"functions\n"
 		"      --no-kernel         leave out kernel stacks\n"
 		"      --top N             rows in the hottest-functions table (default 20)\n"
 		"      --call-graph MODE   how user stacks are walked: 'dwarf' (default: copy\n"
@@ -128,6 +153,8 @@ static void record_usage(FILE *f)
 		"      --ring-size KIB     ring buffer size in KiB, power of 2 (default: from\n"
 		"                          CPUs x rate x sample size, 4096 to 262144)\n"
 		"      --max-pids N        size of the in-kernel PID filter (default 8192)\n"
+		"      --log-format text|json  log lines as text (default) or JSON objects\n"
+		"                          with OTLP's LogRecord fields\n"
 		"  -v, --verbose           more logging (repeat for debug)\n"
 		"  -h, --help              this help\n"
 		"\n"
@@ -141,6 +168,7 @@ static void record_usage(FILE *f)
 
 enum {
 	OPT_NO_KERNEL = 256,
+	OPT_LOG_FORMAT,
 	OPT_TOP,
 	OPT_RING_SIZE,
 	OPT_MAX_PIDS,
@@ -152,7 +180,7 @@ static int parse_stack_size(const char *s, unsigned int *out)
 {
 	unsigned int v;
 
-	if (parse_uint(s, 8, RECORD_STACK_SIZE_MAX, &v) || v % 8)
+	if (cli_parse_uint(s, 8, RECORD_STACK_SIZE_MAX, &v) || v % 8)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -193,20 +221,21 @@ int cli_check_target(const char *cmd, const struct target_opts *t)
 int cli_parse_record(int argc, char **argv, struct record_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all-cpus", no_argument, NULL, 'a' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
-		{ "max-pids", required_argument, NULL, OPT_MAX_PIDS },
-		{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
-		{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"pid", required_argument, NULL, 'p'},
+		{"all-cpus", no_argument, NULL, 'a'},
+		{"freq", required_argument, NULL, 'F'},
+		{"duration", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+		{"top", required_argument, NULL, OPT_TOP},
+		{"ring-size", required_argument, NULL, OPT_RING_SIZE},
+		{"max-pids", required_argument, NULL, OPT_MAX_PIDS},
+		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, err;
 
@@ -237,8 +266,9 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			o->t.all = true;
 			break;
 		case 'F':
-			if (parse_uint(optarg, 1, 100000, &o->freq)) {
-				log_err("record: -F takes a frequency in Hz from 1 to 100000, not '%s'",
+			if (cli_parse_uint(optarg, 1, 100000, &o->freq)) {
+				log_err("record: -F takes a frequency in Hz from 1 to 100000, not "
+					"'%s'",
 					optarg);
 				err = -EINVAL;
 				goto err_free;
@@ -270,8 +300,13 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 		case OPT_NO_KERNEL:
 			o->kernel = false;
 			break;
+		case OPT_LOG_FORMAT:
+			err = cli_set_log_format("record", optarg);
+			if (err)
+				goto err_free;
+			break;
 		case OPT_TOP:
-			if (parse_uint(optarg, 1, 100000, &o->top)) {
+			if (cli_parse_uint(optarg, 1, 100000, &o->top)) {
 				log_err("record: --top takes a positive number of rows, not '%s'",
 					optarg);
 				err = -EINVAL;
@@ -279,7 +314,7 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		case OPT_RING_SIZE:
-			if (parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
+			if (cli_parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
 			    (o->ring_kib & (o->ring_kib - 1))) {
 				log_err("record: --ring-size takes a power of two in KiB from 4 to "
 					"1048576, not '%s'",
@@ -289,8 +324,9 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		case OPT_MAX_PIDS:
-			if (parse_uint(optarg, 1, 1 << 22, &o->max_pids)) {
-				log_err("record: --max-pids takes a number from 1 to 4194304, not '%s'",
+			if (cli_parse_uint(optarg, 1, 1 << 22, &o->max_pids)) {
+				log_err("record: --max-pids takes a number from 1 to 4194304, not "
+					"'%s'",
 					optarg);
 				err = -EINVAL;
 				goto err_free;
@@ -307,7 +343,8 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_STACK_SIZE:
 			if (parse_stack_size(optarg, &o->stack_size)) {
-				log_err("record: --stack-size takes a multiple of 8 from 8 to 65536 "
+				log_err("record: --stack-size takes a multiple of 8 from 8 to "
+					"65536 "
 					"bytes, not '%s'",
 					optarg);
 				err = -EINVAL;
@@ -323,13 +360,7 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			goto err_free;
 		case '?':
 		default:
-			if (optopt && optopt < 256)
-				log_err("record: option -%c %s (see sonde record --help)", optopt,
-					strchr("pFdo", optopt) ? "needs a value" : "is unknown");
-			else
-				log_err("record: unknown or incomplete option '%s' (see sonde record "
-					"--help)",
-					argv[optind - 1]);
+			cli_report_bad_option("record", "pFdo", argv);
 			err = -EINVAL;
 			goto err_free;
 		}

@@ -26,21 +26,6 @@ enum {
 	OPT_LOG_FORMAT,
 };
 
-static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* Decimal seconds within [min, max] ("0", "2.5"); 0 or -EINVAL. */
 static int parse_seconds(const char *s, double min, double max, double *out)
 {
@@ -148,7 +133,7 @@ static int parse_listen(const char *arg, struct trace_opts *o)
 {
 	unsigned int port;
 
-	if (!parse_uint(arg, 0, 65535, &port)) {
+	if (!cli_parse_uint(arg, 0, 65535, &port)) {
 		snprintf(o->listen_buf, sizeof(o->listen_buf), "127.0.0.1:%u", port);
 		o->listen = o->listen_buf;
 		return 0;
@@ -269,7 +254,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			o->spans_path = optarg;
 			break;
 		case OPT_MAX_PROBES:
-			if (parse_uint(optarg, 1, 100000, &o->max_probes)) {
+			if (cli_parse_uint(optarg, 1, 100000, &o->max_probes)) {
 				log_err("trace: --max-probes takes a number from 1 to 100000, not "
 					"'%s'",
 					optarg);
@@ -278,7 +263,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			}
 			break;
 		case OPT_MAX_DEPTH:
-			if (parse_uint(optarg, 1, TRACE_MAX_DEPTH, &o->max_depth)) {
+			if (cli_parse_uint(optarg, 1, TRACE_MAX_DEPTH, &o->max_depth)) {
 				log_err("trace: --max-depth takes a number from 1 to %d, not '%s'",
 					TRACE_MAX_DEPTH, optarg);
 				err = -EINVAL;
@@ -286,7 +271,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			}
 			break;
 		case OPT_MAX_THREADS:
-			if (parse_uint(optarg, 1, 1 << 22, &o->max_threads)) {
+			if (cli_parse_uint(optarg, 1, 1 << 22, &o->max_threads)) {
 				log_err("trace: --max-threads takes a number from 1 to 4194304, "
 					"not '%s'",
 					optarg);
@@ -295,7 +280,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			}
 			break;
 		case OPT_RING_SIZE:
-			if (parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
+			if (cli_parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
 			    (o->ring_kib & (o->ring_kib - 1))) {
 				log_err("trace: --ring-size takes a power of two in KiB from 4 to "
 					"1048576, not '%s'",
@@ -330,7 +315,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			o->otlp_endpoint = optarg;
 			break;
 		case OPT_OTLP_QUEUE:
-			if (parse_uint(optarg, 16, 1 << 20, &o->otlp_queue)) {
+			if (cli_parse_uint(optarg, 16, 1 << 20, &o->otlp_queue)) {
 				log_err("trace: --otlp-queue takes a number from 16 to 1048576, "
 					"not "
 					"'%s'",
@@ -358,7 +343,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			}
 			break;
 		case OPT_MAX_SERIES:
-			if (parse_uint(optarg, 16, 1000000, &o->max_series)) {
+			if (cli_parse_uint(optarg, 16, 1000000, &o->max_series)) {
 				log_err("trace: --max-series takes a number from 16 to 1000000, "
 					"not "
 					"'%s'",
@@ -367,19 +352,11 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 				goto err_free;
 			}
 			break;
-		case OPT_LOG_FORMAT: {
-			enum log_format fmt;
-
-			if (log_parse_format(optarg, &fmt)) {
-				log_err("trace: --log-format takes 'text' or 'json', not '%s'",
-					optarg);
-				err = -EINVAL;
+		case OPT_LOG_FORMAT:
+			err = cli_set_log_format("trace", optarg);
+			if (err)
 				goto err_free;
-			}
-			/* At once, so the errors that follow are in the chosen format. */
-			log_set_format(fmt);
 			break;
-		}
 		case 'v':
 			o->verbose++;
 			break;
@@ -389,13 +366,7 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			goto err_free;
 		case '?':
 		default:
-			if (optopt && optopt < 256)
-				log_err("trace: option -%c %s (see sonde trace --help)", optopt,
-					strchr("pfd", optopt) ? "needs a value" : "is unknown");
-			else
-				log_err("trace: unknown or incomplete option '%s' (see sonde trace "
-					"--help)",
-					argv[optind - 1]);
+			cli_report_bad_option("trace", "pfd", argv);
 			err = -EINVAL;
 			goto err_free;
 		}

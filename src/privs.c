@@ -23,7 +23,7 @@ static int has_cap(const struct __user_cap_data_struct d[2], int cap)
 
 int privs_check_bpf(void)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	/* No libcap: the raw syscall is all we need for one check. */
@@ -47,7 +47,7 @@ int privs_check_bpf(void)
 
 int privs_bump_memlock(void)
 {
-	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit r = {RLIM_INFINITY, RLIM_INFINITY};
 
 	/* Kernels >= 5.11 charge BPF memory to the cgroup; older use this. */
 	if (setrlimit(RLIMIT_MEMLOCK, &r)) {

@@ -9,6 +9,7 @@
  * the stack to the profile. Writers run once at the end.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "sonde/bpf_stats.h"
 #include "sonde/cli.h"
 #include "sonde/commands.h"
 #include "sonde/events.h"
@@ -50,7 +52,7 @@
 struct addr_entry {
 	uint64_t key_addr;
 	uint32_t key_pid; /* 0 for kernel addresses */
-	int32_t loc; /* profile location id; -1 = empty slot */
+	int32_t loc;	  /* profile location id; -1 = empty slot */
 };
 
 struct addr_cache {
@@ -79,9 +81,9 @@ struct record {
 
 	uint64_t samples;
 	uint64_t fp_fallbacks; /* DWARF unwinding impossible: FP stack used */
-	uint64_t spliced; /* DWARF stack completed from the FP stack */
-	uint64_t stack_bytes; /* snapshot bytes received */
-	uint64_t unwind_ns; /* CLOCK_MONOTONIC time spent unwinding */
+	uint64_t spliced;      /* DWARF stack completed from the FP stack */
+	uint64_t stack_bytes;  /* snapshot bytes received */
+	uint64_t unwind_ns;    /* CLOCK_MONOTONIC time spent unwinding */
 	uint64_t frames;
 	uint64_t unsymbolized;
 	uint64_t bad_samples;
@@ -238,8 +240,8 @@ static uint64_t now_ns(clockid_t clk)
  * The user stack of a DWARF-mode sample, unwound from its snapshot into
  * @out. Returns the frame count, or 0 to use the frame-pointer stack.
  */
-static unsigned int unwind_user(struct record *r, const struct sonde_sample *s,
-				const char *comm, uint64_t *out)
+static unsigned int unwind_user(struct record *r, const struct sonde_sample *s, const char *comm,
+				uint64_t *out)
 {
 	const __u64 *fp = s->ips + s->kstack_nr;
 	struct unwind_input in = {
@@ -352,26 +354,6 @@ static int on_tick(void *ctx)
 	return err;
 }
 
-static uint64_t stat_sum(struct record *r, enum sonde_stat idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals, sum = 0;
-	__u32 key = idx;
-
-	if (ncpu <= 0)
-		return 0;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (!bpf_map__lookup_elem(r->skel->maps.stats, &key, sizeof(key), vals,
-				  ncpu * sizeof(*vals), 0)) {
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	}
-	free(vals);
-	return sum;
-}
-
 /*
  * Ring size in bytes: what every CPU produces at the rate in four 100 ms
  * polls, so a slow tick or a burst loses nothing, within
@@ -466,7 +448,6 @@ static int add_targets(struct record *r)
 	return 0;
 }
 
-
 static int write_one(struct record *r, unsigned int i)
 {
 	const struct record_opts *o = r->o;
@@ -478,11 +459,12 @@ static int write_one(struct record *r, unsigned int i)
 		err = folded__write(r->prof, f);
 		break;
 	case OUT_SVG: {
-		struct svg_opts so = { .title = "CPU flame graph" };
+		struct svg_opts so = {.title = "CPU flame graph"};
 		char sub[256];
 
 		if (o->t.cmd)
-			snprintf(sub, sizeof(sub), "sonde record -F %u -- %s", o->freq, o->t.cmd[0]);
+			snprintf(sub, sizeof(sub), "sonde record -F %u -- %s", o->freq,
+				 o->t.cmd[0]);
 		else if (o->t.all)
 			snprintf(sub, sizeof(sub), "sonde record -F %u -a", o->freq);
 		else
@@ -520,22 +502,52 @@ static int write_output(struct record *r)
 	return 0;
 }
 
-/*
- * ", N user stacks complete, N truncated, N unwinding failures": how many
- * DWARF walks reached the outermost frame, how many ran off the snapshot
- * (raise --stack-size) and how many stopped early for other reasons (no
- * CFI, unreadable maps of an exited process, unsupported CFI).
- */
-static void print_unwind_summary(struct record *r)
+/* Append to a summary line being built in @buf; never overflows. */
+static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t append(char *buf, size_t len, size_t n, const char *fmt, ...)
 {
-	struct unwinder_stats st;
+	va_list ap;
+	int w;
 
-	unwinder__stats(r->unw, &st);
-	fprintf(stderr, ", %llu user stacks complete, %llu truncated, %llu unwinding failures",
-		(unsigned long long)st.ends[UNWIND_END_COMPLETE],
-		(unsigned long long)st.ends[UNWIND_END_TRUNCATED],
-		(unsigned long long)(st.ends[UNWIND_END_NO_INFO] + st.ends[UNWIND_END_BAD] +
-				     st.ends[UNWIND_END_DEPTH] + r->fp_fallbacks));
+	if (n >= len)
+		return n;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+	return w < 0 ? n : n + w;
+}
+
+/*
+ * The run's one closing line: samples, lost, unsymbolized frames, and with
+ * DWARF unwinding ", N user stacks complete, N truncated, N unwinding
+ * failures": how many walks reached the outermost frame, how many ran off
+ * the snapshot (raise --stack-size) and how many stopped early for other
+ * reasons (no CFI, unreadable maps of an exited process, unsupported CFI).
+ */
+static void print_summary(struct record *r, uint64_t lost, bool wrote)
+{
+	char buf[2048];
+	size_t n;
+
+	n = append(buf, sizeof(buf), 0, "%llu samples, %llu lost, %llu of %llu frames unsymbolized",
+		   (unsigned long long)r->samples, (unsigned long long)lost,
+		   (unsigned long long)r->unsymbolized, (unsigned long long)r->frames);
+	if (r->unw) {
+		struct unwinder_stats st;
+
+		unwinder__stats(r->unw, &st);
+		n = append(buf, sizeof(buf), n,
+			   ", %llu user stacks complete, %llu truncated, %llu unwinding failures",
+			   (unsigned long long)st.ends[UNWIND_END_COMPLETE],
+			   (unsigned long long)st.ends[UNWIND_END_TRUNCATED],
+			   (unsigned long long)(st.ends[UNWIND_END_NO_INFO] +
+						st.ends[UNWIND_END_BAD] +
+						st.ends[UNWIND_END_DEPTH] + r->fp_fallbacks));
+	}
+	for (unsigned int i = 0; wrote && i < r->o->noutputs; i++)
+		n = append(buf, sizeof(buf), n, "%s%s", i ? ", " : ", wrote ", r->o->outputs[i]);
+	log_summary("%s", buf);
 }
 
 /* The details behind the summary, with -v. */
@@ -559,7 +571,7 @@ static void log_unwind_details(struct record *r)
 		 (unsigned long long)(r->samples ? r->stack_bytes / r->samples : 0),
 		 st.stacks ? r->unwind_ns / 1e3 / st.stacks : 0.0,
 		 (unsigned long long)st.files_cached, (unsigned long long)st.files_failed,
-		 (unsigned long long)stat_sum(r, SONDE_STAT_STACK_COPY_ERR));
+		 (unsigned long long)bpf_stats_sum(r->skel->maps.stats, SONDE_STAT_STACK_COPY_ERR));
 }
 
 static void record_free(struct record *r)
@@ -579,7 +591,7 @@ static void record_free(struct record *r)
 
 int cmd_record(int argc, char **argv)
 {
-	struct symbolizer_opts sopts = { .sz = sizeof(sopts) };
+	struct symbolizer_opts sopts = {.sz = sizeof(sopts)};
 	struct record_opts o;
 	struct record r;
 	struct runloop_opts lo;
@@ -606,7 +618,7 @@ int cmd_record(int argc, char **argv)
 	r.sym = symbolizer__new(&sopts);
 	r.prof = profile__new();
 	if (o.call_graph == CALL_GRAPH_DWARF) {
-		struct unwinder_opts uo = { .sz = sizeof(uo) };
+		struct unwinder_opts uo = {.sz = sizeof(uo)};
 
 		r.unw = unwinder__new(&uo);
 	}
@@ -665,17 +677,10 @@ int cmd_record(int argc, char **argv)
 			 target__exit_status(r.target));
 
 	err = write_output(&r);
-	lost = stat_sum(&r, SONDE_STAT_RB_DROPS);
-	kerr = stat_sum(&r, SONDE_STAT_KSTACK_ERR);
-	uerr = stat_sum(&r, SONDE_STAT_USTACK_ERR);
-	fprintf(stderr, "sonde: %llu samples, %llu lost, %llu of %llu frames unsymbolized",
-		(unsigned long long)r.samples, (unsigned long long)lost,
-		(unsigned long long)r.unsymbolized, (unsigned long long)r.frames);
-	if (r.unw)
-		print_unwind_summary(&r);
-	for (unsigned int i = 0; err == 0 && i < o.noutputs; i++)
-		fprintf(stderr, "%s%s", i ? ", " : ", wrote ", o.outputs[i]);
-	fputc('\n', stderr);
+	lost = bpf_stats_sum(r.skel->maps.stats, SONDE_STAT_RB_DROPS);
+	kerr = bpf_stats_sum(r.skel->maps.stats, SONDE_STAT_KSTACK_ERR);
+	uerr = bpf_stats_sum(r.skel->maps.stats, SONDE_STAT_USTACK_ERR);
+	print_summary(&r, lost, err == 0);
 	if (r.unw)
 		log_unwind_details(&r);
 	if (kerr || uerr || r.bad_samples)

@@ -100,7 +100,7 @@ int runloop__run(const struct runloop_opts *o)
 			if (err < 0)
 				return err;
 		} else {
-			struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+			struct timespec ts = {timeout / 1000, (timeout % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);
 		}

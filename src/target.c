@@ -18,7 +18,7 @@ struct target {
 	bool launched;
 	bool started;
 	bool reaped;
-	int go_fd; /* write end: one byte lets the child exec */
+	int go_fd;  /* write end: one byte lets the child exec */
 	int err_fd; /* read end: the child's errno if exec failed */
 	int status;
 	char *cmd_name;

@@ -27,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "sonde/bpf_stats.h"
 #include "sonde/cli.h"
 #include "sonde/commands.h"
 #include "sonde/events.h"
@@ -449,26 +450,6 @@ static void detach_all(struct trace *t)
 	t->nlinks = 0;
 }
 
-static uint64_t stat_sum(struct trace *t, enum sonde_trace_stat idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals, sum = 0;
-	__u32 key = idx;
-
-	if (ncpu <= 0)
-		return 0;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (!bpf_map__lookup_elem(t->skel->maps.stats, &key, sizeof(key), vals,
-				  ncpu * sizeof(*vals), 0)) {
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	}
-	free(vals);
-	return sum;
-}
-
 /*
  * Replace every function's histogram with the kernel's current totals
  * (read again each second for the exporters, and once at the end).
@@ -757,12 +738,16 @@ static void update_metrics(struct trace *t)
 	if (!read_hists(t))
 		for (size_t i = 0; i < t->nfuncs; i++)
 			publish_hist(t, &t->funcs[i]);
-	set_counter(t, M_EVENTS, "kind", "call", stat_sum(t, SONDE_TSTAT_CALLS));
+	set_counter(t, M_EVENTS, "kind", "call",
+		    bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_CALLS));
 	set_counter(t, M_EVENTS, "kind", "span", t->spans_seen);
-	set_counter(t, M_DROPPED, "reason", "ring_full", stat_sum(t, SONDE_TSTAT_RB_DROPS));
+	set_counter(t, M_DROPPED, "reason", "ring_full",
+		    bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_RB_DROPS));
 	set_counter(t, M_DROPPED, "reason", "queue_full", t->queue_drops);
-	set_counter(t, M_DROPPED, "reason", "max_depth", stat_sum(t, SONDE_TSTAT_DEPTH_OVERFLOW));
-	set_counter(t, M_DROPPED, "reason", "max_threads", stat_sum(t, SONDE_TSTAT_THREADS_FULL));
+	set_counter(t, M_DROPPED, "reason", "max_depth",
+		    bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_DEPTH_OVERFLOW));
+	set_counter(t, M_DROPPED, "reason", "max_threads",
+		    bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_THREADS_FULL));
 	tally(t, &x);
 	if (t->otlp) {
 		struct metric_label l[2] = {{"exporter", "otlp"}, {"signal", "traces"}};
@@ -908,13 +893,14 @@ static int print_summary(struct trace *t, FILE *f)
 
 static void print_stats(struct trace *t)
 {
-	uint64_t calls = stat_sum(t, SONDE_TSTAT_CALLS), timed = stat_sum(t, SONDE_TSTAT_TIMED);
-	uint64_t drops = stat_sum(t, SONDE_TSTAT_RB_DROPS);
-	uint64_t deep = stat_sum(t, SONDE_TSTAT_DEPTH_OVERFLOW);
-	uint64_t unmatched = stat_sum(t, SONDE_TSTAT_UNMATCHED);
-	uint64_t abandoned = stat_sum(t, SONDE_TSTAT_ABANDONED);
-	uint64_t exitf = stat_sum(t, SONDE_TSTAT_EXIT_FRAMES);
-	uint64_t full = stat_sum(t, SONDE_TSTAT_THREADS_FULL);
+	uint64_t calls = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_CALLS),
+		 timed = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_TIMED);
+	uint64_t drops = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_RB_DROPS);
+	uint64_t deep = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_DEPTH_OVERFLOW);
+	uint64_t unmatched = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_UNMATCHED);
+	uint64_t abandoned = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_ABANDONED);
+	uint64_t exitf = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_EXIT_FRAMES);
+	uint64_t full = bpf_stats_sum(t->skel->maps.stats, SONDE_TSTAT_THREADS_FULL);
 	uint64_t threads, busy;
 
 	count_threads(t, &threads, &busy);

@@ -69,6 +69,18 @@ int cli_parse_pid_list(const char *s, pid_t **pids, int *npids);
  * naming subcommand @cmd and return -EINVAL.
  */
 int cli_check_target(const char *cmd, const struct target_opts *t);
+/* Parse a decimal in [min, max] (no sign). 0 or -EINVAL. */
+int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out);
+/*
+ * After getopt_long returned '?': one line naming the unknown option, or
+ * the one in @value_opts (short options taking a value) given without one.
+ */
+void cli_report_bad_option(const char *cmd, const char *value_opts, char **argv);
+/*
+ * --log-format: set the log format now, or print one line naming
+ * subcommand @cmd and return -EINVAL.
+ */
+int cli_set_log_format(const char *cmd, const char *arg);
 /* Parse a non-negative decimal duration in seconds ("10", "0.5"). */
 int cli_parse_duration(const char *s, double *out);
 
