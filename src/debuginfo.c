@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "sonde/debuginfo.h"
+#include "sonde/elfsyms.h"
 #include "sonde/log.h"
 
 #define CRC_CHUNK 65536
@@ -58,18 +59,6 @@ static bool is_regular(const char *path)
 	return !stat(path, &st) && S_ISREG(st.st_mode);
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Whether the ELF file at @path carries the GNU build-id @want (hex). */
 static bool has_build_id(const char *path, const char *want)
 {
@@ -99,7 +88,7 @@ static bool has_build_id(const char *path, const char *want)
 			if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
 			    !memcmp((const char *)data->d_buf + name_off, "GNU", 4) &&
 			    nhdr.n_descsz && nhdr.n_descsz * 2 <= BUILD_ID_HEX_MAX) {
-				hex((const unsigned char *)data->d_buf + desc_off, nhdr.n_descsz,
+				hex_encode((const unsigned char *)data->d_buf + desc_off, nhdr.n_descsz,
 				    got);
 				break;
 			}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sonde/dwarf_lines.h"
+#include "sonde/elfsyms.h"
 #include "sonde/log.h"
 
 /* Bounds on what corrupt DWARF can make us allocate or walk. */
@@ -104,19 +105,12 @@ struct dwarf_lines *dwarf_lines__open_mem(const void *data, size_t len)
 {
 	struct dwarf_lines *d;
 	void *copy;
+	Elf *elf;
 
-	if (!len) {
-		errno = ENOEXEC;
+	elf = elf_memory_copy(data, len, &copy);
+	if (!elf)
 		return NULL;
-	}
-	copy = malloc(len);
-	if (!copy) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	memcpy(copy, data, len);
-	elf_version(EV_CURRENT);
-	d = open_elf(elf_memory(copy, len), copy);
+	d = open_elf(elf, copy);
 	if (!d)
 		free(copy);
 	return d;

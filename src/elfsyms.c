@@ -261,7 +261,7 @@ static int read_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, size_t shn
 	return 0;
 }
 
-static void hex_encode(const unsigned char *in, size_t n, char *out)
+void hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
@@ -798,35 +798,45 @@ struct elfsyms *elfsyms__open(const char *path)
 	return elfsyms__open_debug(path, NULL);
 }
 
-struct elfsyms *elfsyms__open_mem(const void *data, size_t len)
+Elf *elf_memory_copy(const void *data, size_t len, void **copy)
 {
-	struct elfsyms *e = NULL;
-	char *copy;
 	Elf *elf;
-	int err;
 
+	*copy = NULL;
 	if (!len) {
 		errno = ENOEXEC;
 		return NULL;
 	}
 	/* libelf may convert in place; never touch the caller's bytes. */
-	copy = malloc(len);
-	if (!copy) {
+	*copy = malloc(len);
+	if (!*copy) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memcpy(copy, data, len);
+	memcpy(*copy, data, len);
 	elf_version(EV_CURRENT);
-	elf = elf_memory(copy, len);
+	elf = elf_memory(*copy, len);
 	if (!elf) {
-		err = ENOEXEC;
-		goto out_copy;
+		free(*copy);
+		*copy = NULL;
+		errno = ENOEXEC;
 	}
+	return elf;
+}
+
+struct elfsyms *elfsyms__open_mem(const void *data, size_t len)
+{
+	struct elfsyms *e;
+	void *copy;
+	Elf *elf;
+	int err;
+
+	elf = elf_memory_copy(data, len, &copy);
+	if (!elf)
+		return NULL;
 	e = open_elf(elf, len, NULL);
 	err = e ? 0 : errno;
 	elf_end(elf);
-
-out_copy:
 	free(copy);
 	errno = err;
 	return e;

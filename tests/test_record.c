@@ -17,8 +17,8 @@
 
 #include "helpers.h"
 
-#define FREQ 499
-#define FREQ_S "499"
+#define FREQ 999
+#define FREQ_S "999"
 
 struct folded_stats {
 	unsigned long total; /* all samples */
@@ -203,11 +203,11 @@ Test(record, thread_after_attach, .timeout = 120)
 	int rc;
 
 	require_bpf();
-	pid = start_fixture("2", "--thread", &fp);
+	pid = start_fixture("3", "--thread", &fp);
 	snprintf(pidarg, sizeof(pidarg), "%d", pid);
 	snprintf(out, sizeof(out), "%s/thread.folded", test_tmpdir());
 	{
-		/* Ends when the fixture exits, after ~2.3 s. */
+		/* Ends when the fixture exits, after ~3.3 s. */
 		char *argv[] = { (char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-o",
 				 out, NULL };
 		rc = run_cmd(argv, NULL, &err);
@@ -220,7 +220,7 @@ Test(record, thread_after_attach, .timeout = 120)
 	cr_expect(st.chain_heavy > 0 && st.chain_heavy == st.heavy,
 		  "thread stacks: %lu heavy, %lu under worker_thread;run;parent", st.heavy,
 		  st.chain_heavy);
-	check_split(&st, 2, "thread");
+	check_split(&st, 3, "thread");
 	free(text);
 	free(err);
 }

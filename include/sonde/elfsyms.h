@@ -76,4 +76,15 @@ int elfsyms__off_to_vaddr(const struct elfsyms *e, uint64_t off, uint64_t *vaddr
 /* Translate a link-time virtual address to a file offset; 0 or -ENOENT. */
 int elfsyms__vaddr_to_off(const struct elfsyms *e, uint64_t vaddr, uint64_t *off);
 
+/* Lower-case hex of @n bytes into @out (2n + 1 bytes). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+
+typedef struct Elf Elf;
+/*
+ * libelf handle over a private copy of an in-memory image (libelf may
+ * convert in place). The caller frees *@copy after elf_end(). NULL with
+ * errno ENOEXEC (empty or not ELF) or ENOMEM.
+ */
+Elf *elf_memory_copy(const void *data, size_t len, void **copy);
+
 #endif /* SONDE_ELFSYMS_H */
