@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Sampling overhead of `sonde record -F 99` against `perf record -F 99 -g`.
 
+sonde runs in its default mode (DWARF unwinding of 16 KiB stack snapshots)
+and with --call-graph fp, the same kind of stacks perf -g collects.
+
 A fixed amount of CPU-bound work (bench/spin_work) runs alone, under sonde
 and under perf, alternating A B C A B C for ROUNDS rounds, pinned to one CPU.
 Prints the median slowdown of the target's CPU time (and wall time) against
@@ -30,7 +33,7 @@ def run(cmd):
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    iters = sys.argv[3] if len(sys.argv) > 3 else "30000000"
+    iters = sys.argv[3] if len(sys.argv) > 3 else "270000000"
     work = os.path.join(build, "bench", "spin_work")
     sonde = os.path.join(build, "sonde")
     perf = shutil.which("perf")
@@ -39,6 +42,7 @@ def main():
     modes = {
         "alone": pin + [work, iters],
         "sonde": [sonde, "record", "-F", "99", "-o", f"{tmp}/s.folded", "--"] + pin + [work, iters],
+        "sonde-fp": [sonde, "record", "-F", "99", "--call-graph", "fp", "-o", f"{tmp}/f.folded", "--"] + pin + [work, iters],
     }
     if perf:
         modes["perf"] = [perf, "record", "-q", "-F", "99", "-g", "-o", f"{tmp}/perf.data", "--"] + pin + [work, iters]
@@ -58,7 +62,7 @@ def main():
         wall = statistics.median(w for _, w, _ in res[m])
         # The profiler's own CPU: everything it and its child used, less the child.
         own = statistics.median((t - c) / c for c, _, t in res[m])
-        print(f"{m:6s}: cpu slowdown {cpu / base_cpu:.4f}x, wall slowdown {wall / base_wall:.4f}x, "
+        print(f"{m:8s}: cpu slowdown {cpu / base_cpu:.4f}x, wall slowdown {wall / base_wall:.4f}x, "
               f"collector cpu {own * 100:.3f}% of target")
     if "perf" in modes:
         s = statistics.median(c for c, _, _ in res["sonde"]) / base_cpu

@@ -80,7 +80,7 @@ def perf_script(perf, data):
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    iters = sys.argv[3] if len(sys.argv) > 3 else "60000"
+    iters = sys.argv[3] if len(sys.argv) > 3 else "400000"
     freq = sys.argv[4] if len(sys.argv) > 4 else "99"
     sonde = os.path.join(build, "sonde")
     perf = shutil.which("perf")
