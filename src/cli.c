@@ -109,6 +109,16 @@ void cli_report_bad_option(const char *cmd, const char *value_opts, char **argv)
 			argv[optind - 1], cmd);
 }
 
+int cli_uint_opt(const char *cmd, const char *opt, const char *arg, unsigned long min,
+		 unsigned long max, unsigned int *out)
+{
+	if (cli_parse_uint(arg, min, max, out)) {
+		log_err("%s: %s takes a number from %lu to %lu, not '%s'", cmd, opt, min, max, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cli_set_log_format(const char *cmd, const char *arg)
 {
 	enum log_format fmt;
@@ -266,13 +276,9 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			o->t.all = true;
 			break;
 		case 'F':
-			if (cli_parse_uint(optarg, 1, 100000, &o->freq)) {
-				log_err("record: -F takes a frequency in Hz from 1 to 100000, not "
-					"'%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("record", "-F", optarg, 1, 100000, &o->freq);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case 'd':
 			if (cli_parse_duration(optarg, &o->t.duration_s)) {
@@ -306,12 +312,9 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 				goto err_free;
 			break;
 		case OPT_TOP:
-			if (cli_parse_uint(optarg, 1, 100000, &o->top)) {
-				log_err("record: --top takes a positive number of rows, not '%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("record", "--top", optarg, 1, 100000, &o->top);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_RING_SIZE:
 			if (cli_parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
@@ -324,13 +327,10 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		case OPT_MAX_PIDS:
-			if (cli_parse_uint(optarg, 1, 1 << 22, &o->max_pids)) {
-				log_err("record: --max-pids takes a number from 1 to 4194304, not "
-					"'%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("record", "--max-pids", optarg, 1, 1 << 22,
+					   &o->max_pids);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_CALL_GRAPH:
 			if (parse_call_graph(optarg, o)) {

@@ -254,30 +254,22 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			o->spans_path = optarg;
 			break;
 		case OPT_MAX_PROBES:
-			if (cli_parse_uint(optarg, 1, 100000, &o->max_probes)) {
-				log_err("trace: --max-probes takes a number from 1 to 100000, not "
-					"'%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("trace", "--max-probes", optarg, 1, 100000,
+					   &o->max_probes);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_MAX_DEPTH:
-			if (cli_parse_uint(optarg, 1, TRACE_MAX_DEPTH, &o->max_depth)) {
-				log_err("trace: --max-depth takes a number from 1 to %d, not '%s'",
-					TRACE_MAX_DEPTH, optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("trace", "--max-depth", optarg, 1, TRACE_MAX_DEPTH,
+					   &o->max_depth);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_MAX_THREADS:
-			if (cli_parse_uint(optarg, 1, 1 << 22, &o->max_threads)) {
-				log_err("trace: --max-threads takes a number from 1 to 4194304, "
-					"not '%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("trace", "--max-threads", optarg, 1, 1 << 22,
+					   &o->max_threads);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_RING_SIZE:
 			if (cli_parse_uint(optarg, 4, 1024 * 1024, &o->ring_kib) ||
@@ -315,14 +307,10 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			o->otlp_endpoint = optarg;
 			break;
 		case OPT_OTLP_QUEUE:
-			if (cli_parse_uint(optarg, 16, 1 << 20, &o->otlp_queue)) {
-				log_err("trace: --otlp-queue takes a number from 16 to 1048576, "
-					"not "
-					"'%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("trace", "--otlp-queue", optarg, 16, 1 << 20,
+					   &o->otlp_queue);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_EXPORT_INTERVAL:
 			if (parse_seconds(optarg, 0.1, 3600, &o->export_interval_s)) {
@@ -343,14 +331,10 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			}
 			break;
 		case OPT_MAX_SERIES:
-			if (cli_parse_uint(optarg, 16, 1000000, &o->max_series)) {
-				log_err("trace: --max-series takes a number from 16 to 1000000, "
-					"not "
-					"'%s'",
-					optarg);
-				err = -EINVAL;
+			err = cli_uint_opt("trace", "--max-series", optarg, 16, 1000000,
+					   &o->max_series);
+			if (err)
 				goto err_free;
-			}
 			break;
 		case OPT_LOG_FORMAT:
 			err = cli_set_log_format("trace", optarg);

@@ -72,6 +72,12 @@ int cli_check_target(const char *cmd, const struct target_opts *t);
 /* Parse a decimal in [min, max] (no sign). 0 or -EINVAL. */
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out);
 /*
+ * An option's unsigned value in [min, max], or one line naming subcommand
+ * @cmd, option @opt and the range, and -EINVAL.
+ */
+int cli_uint_opt(const char *cmd, const char *opt, const char *arg, unsigned long min,
+		 unsigned long max, unsigned int *out);
+/*
  * After getopt_long returned '?': one line naming the unknown option, or
  * the one in @value_opts (short options taking a value) given without one.
  */
