@@ -245,6 +245,31 @@ int target__exit_status(const struct target *t)
 	return 0;
 }
 
+/*
+ * End a launched command still running (the recording stopped first: -d,
+ * a signal, an error): SIGTERM, and SIGKILL if it has not exited within
+ * two seconds, so a command that ignores SIGTERM cannot hang sonde.
+ */
+static void stop_child(struct target *t)
+{
+	pid_t pid = t->pids[0];
+
+	if (t->started) {
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 200; i++) {
+			pid_t r = waitpid(pid, &t->status, WNOHANG);
+
+			if (r == pid || (r < 0 && errno != EINTR))
+				return;
+			usleep(10 * 1000);
+		}
+		kill(pid, SIGKILL);
+	}
+	/* Not started: it waits on the go pipe, which is closed, and exits. */
+	while (waitpid(pid, &t->status, 0) < 0 && errno == EINTR)
+		;
+}
+
 void target__free(struct target *t)
 {
 	if (!t)
@@ -253,12 +278,8 @@ void target__free(struct target *t)
 		close(t->go_fd); /* a child still waiting reads EOF and exits */
 	if (t->err_fd >= 0)
 		close(t->err_fd);
-	if (t->launched && !t->reaped && t->npids) {
-		if (t->started)
-			kill(t->pids[0], SIGTERM);
-		while (waitpid(t->pids[0], &t->status, 0) < 0 && errno == EINTR)
-			;
-	}
+	if (t->launched && !t->reaped && t->npids)
+		stop_child(t);
 	free(t->cmd_name);
 	free(t->pids);
 	free(t);
