@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
 #include "helpers.h"
+#include "sonde/metrics.h"
 
 static const char *env_or_die(const char *name)
 {
@@ -31,6 +35,16 @@ const char *fixture_path(const char *name)
 	char *b = buf[slot++ % 8];
 
 	snprintf(b, sizeof(buf[0]), "%s/%s", env_or_die("FIXTURE_DIR"), name);
+	return b;
+}
+
+const char *fixture_realpath(const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int slot;
+	char *b = buf[slot++ % 4];
+
+	cr_assert_not_null(realpath(fixture_path(name), b));
 	return b;
 }
 
@@ -116,7 +130,7 @@ int run_cmd(char *const argv[], char **out, char **err)
 	ob = calloc(1, 1);
 	eb = calloc(1, 1);
 	for (;;) {
-		struct pollfd fds[2] = { { po[0], POLLIN, 0 }, { pe[0], POLLIN, 0 } };
+		struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
 		char tmp[4096];
 
 		if (po[0] < 0 && pe[0] < 0)
@@ -161,13 +175,18 @@ int run_cmd(char *const argv[], char **out, char **err)
 	return WEXITSTATUS(status);
 }
 
-void require_bpf(void)
+bool in_ci(void)
 {
 	const char *ci = getenv("CI");
 
+	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
+}
+
+void require_bpf(void)
+{
 	if (geteuid() == 0)
 		return;
-	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1")))
+	if (in_ci())
 		cr_fatal("BPF test needs root, and CI=true forbids skipping it");
 	cr_skip_test("BPF test needs root");
 }
@@ -211,11 +230,116 @@ const char *find_in_path(const char *name, const char *fallback)
 
 void skip_or_fail(const char *what)
 {
-	const char *ci = getenv("CI");
-
-	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1")))
+	if (in_ci())
 		cr_fatal("%s not found, and CI=true forbids skipping", what);
 	cr_skip_test("%s not found", what);
+}
+
+void require_path(const char *path, int mode, const char *what)
+{
+	if (!access(path, mode))
+		return;
+	if (in_ci())
+		cr_fatal("%s is missing (%s) and CI=true forbids skipping: run scripts/setup.sh",
+			 what, path);
+	cr_skip_test("%s is missing (%s): run scripts/setup.sh", what, path);
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+double now_s(void)
+{
+	return now_ns() / 1e9;
+}
+
+pid_t spawn(char *const argv[], const char *outpath, const char *errpath)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		/* One open file for both, or each stream would overwrite the other. */
+		int e = strcmp(outpath, errpath) ? open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)
+						 : o;
+
+		if (o < 0 || e < 0)
+			_exit(126);
+		dup2(o, 1);
+		dup2(e, 2);
+		/* Never outlive a test that failed half-way. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t gone_pid(void)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (!pid)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+int count_of(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+const struct metric_family *family(const struct metrics_snapshot *s, const char *name)
+{
+	for (size_t i = 0; i < s->nfamilies; i++)
+		if (!strcmp(s->families[i].name, name))
+			return &s->families[i];
+	cr_fatal("family %s not in the snapshot", name);
+	return NULL;
+}
+
+uint32_t lcg(uint32_t *state)
+{
+	*state = *state * 1664525u + 1013904223u;
+	return *state >> 8;
+}
+
+void section_of(const char *path, const char *name, size_t *off, size_t *size)
+{
+	char cmd[PATH_MAX + 128], line[512];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -SW %s", path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	*off = *size = 0;
+	while (fgets(line, sizeof(line), p)) {
+		char n[128], type[64];
+		unsigned long long addr, o, sz;
+		char *br = strchr(line, ']');
+
+		if (!br ||
+		    sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
+			continue;
+		if (!strcmp(n, name)) {
+			*off = (size_t)o;
+			*size = (size_t)sz;
+		}
+	}
+	pclose(p);
+	cr_assert_gt(*size, 0, "%s has no %s", path, name);
 }
 
 const char *go_bin(void)

@@ -3,13 +3,27 @@
 #ifndef SONDE_TEST_HELPERS_H
 #define SONDE_TEST_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* Under ASan the timing and memory bounds get the sanitizer's overhead. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
+
+struct metric_family;
+struct metrics_snapshot;
 
 /* $FIXTURE_DIR/name, $SONDE_BIN, $SOURCE_DIR/rel (static buffers). */
 const char *fixture_path(const char *name);
 const char *sonde_bin(void);
 const char *source_path(const char *rel);
+/* fixture_path() made canonical, as the kernel prints it in maps. */
+const char *fixture_realpath(const char *name);
 
 /* Whole file into a malloc'd NUL-terminated buffer, or NULL. */
 char *read_file(const char *path, size_t *len);
@@ -29,6 +43,34 @@ void require_bpf(void);
 
 /* Temporary directory for this test process (created once). */
 const char *test_tmpdir(void);
+
+/* CI=true (or 1): a missing consumer fails the test instead of skipping it. */
+bool in_ci(void);
+/* A real consumer at @path (access @mode) is missing: skip, or fail when CI=true. */
+void require_path(const char *path, int mode, const char *what);
+
+/* CLOCK_MONOTONIC, for timing bounds. */
+uint64_t now_ns(void);
+double now_s(void);
+
+/*
+ * Start argv[0] in the background with stdout and stderr into files (the
+ * same file when the paths are equal); it dies with the test process.
+ */
+pid_t spawn(char *const argv[], const char *outpath, const char *errpath);
+/* A pid that existed and is gone: a child that exited and was reaped. */
+pid_t gone_pid(void);
+
+/* Occurrences of @needle in @text. */
+int count_of(const char *text, const char *needle);
+
+/* The family called @name in @s; fails the test if there is none. */
+const struct metric_family *family(const struct metrics_snapshot *s, const char *name);
+
+/* Deterministic pseudo-random numbers for the fuzz and mutation tests. */
+uint32_t lcg(uint32_t *state);
+/* File offset and size of section @name in the ELF file @path (readelf -SW). */
+void section_of(const char *path, const char *name, size_t *off, size_t *size);
 
 /* An executable by name in $PATH, else @fallback if executable, else NULL. */
 const char *find_in_path(const char *name, const char *fallback);

@@ -24,16 +24,6 @@
 #include "sonde/symbolize.h"
 #include "sonde/xz.h"
 
-static const char *real(const char *fixture)
-{
-	static char buf[4][PATH_MAX];
-	static int slot;
-	char *b = buf[slot++ % 4];
-
-	cr_assert_not_null(realpath(fixture_path(fixture), b));
-	return b;
-}
-
 static struct symbolizer *new_symbolizer(const char *debug_dirs)
 {
 	struct symbolizer_opts o = {.sz = sizeof(o), .debug_dirs = debug_dirs};
@@ -68,7 +58,7 @@ static void expect_static(struct symbolizer *s, const struct child *c, const cha
 	struct sym_result r;
 
 	cr_assert_eq(symbolizer__resolve_user(s, c->pid, addr, &r), 0);
-	cr_assert_str_eq(r.module, real(fixture));
+	cr_assert_str_eq(r.module, fixture_realpath(fixture));
 	cr_assert_geq(r.nframes, 1, "%s: unnamed", name);
 	cr_assert_str_eq(r.frames[r.nframes - 1].name, name);
 	cr_assert_eq(r.frames[r.nframes - 1].sym_offset, 6);
@@ -262,7 +252,7 @@ static void fake_build_id_root(const char *root, const char *fixture, const char
 	mkdirs(p);
 	snprintf(p, sizeof(p), "%s/.build-id/%.2s/%s.debug", root, bid, bid + 2);
 	unlink(p);
-	cr_assert_eq(symlink(real(debug_file), p), 0, "symlink %s", p);
+	cr_assert_eq(symlink(fixture_realpath(debug_file), p), 0, "symlink %s", p);
 	elfsyms__free(e);
 }
 
@@ -406,7 +396,7 @@ Test(debuginfo, debian_libc_internal_function_by_build_id)
 	struct symbolizer *s = new_symbolizer(NULL);
 	struct symbolizer_stats st;
 	char dpath[PATH_MAX];
-	const char *bid, *ci;
+	const char *bid;
 	struct sym_result r;
 	uint64_t link, addr;
 
@@ -416,12 +406,7 @@ Test(debuginfo, debian_libc_internal_function_by_build_id)
 	/* Debian's libc exports no __libc_start_call_main. */
 	cr_assert_null(elfsyms__by_name(e, "__libc_start_call_main"));
 	snprintf(dpath, sizeof(dpath), "/usr/lib/debug/.build-id/%.2s/%s.debug", bid, bid + 2);
-	ci = getenv("CI");
-	if (access(dpath, R_OK)) {
-		if (ci && !strcmp(ci, "true"))
-			cr_assert_fail("%s missing: apt-get install libc6-dbg", dpath);
-		cr_skip("%s missing: apt-get install libc6-dbg", dpath);
-	}
+	require_path(dpath, R_OK, "libc6-dbg's debug file");
 	dbg = elfsyms__open(dpath);
 	cr_assert_not_null(dbg);
 	link = elfsyms__by_name(dbg, "__libc_start_call_main")->addr;
@@ -442,40 +427,6 @@ Test(debuginfo, debian_libc_internal_function_by_build_id)
 	cr_assert_eq(st.debug_files, 1);
 	elfsyms__free(e);
 	symbolizer__free(s);
-}
-
-/* Deterministic pseudo-random bytes for the mutation tests. */
-static uint32_t lcg(uint32_t *state)
-{
-	*state = *state * 1664525u + 1013904223u;
-	return *state >> 8;
-}
-
-/* Offset and size of section @name in the ELF image @data (64-bit LE only). */
-static void section_of(const char *path, const char *name, size_t *off, size_t *size)
-{
-	char cmd[PATH_MAX + 128], line[512];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "readelf -SW %s", path);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	*off = *size = 0;
-	while (fgets(line, sizeof(line), p)) {
-		char n[128], type[64];
-		unsigned long long addr, o, sz;
-		char *br = strchr(line, ']');
-
-		if (!br ||
-		    sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
-			continue;
-		if (!strcmp(n, name)) {
-			*off = (size_t)o;
-			*size = (size_t)sz;
-		}
-	}
-	pclose(p);
-	cr_assert_gt(*size, 0, "%s has no %s", path, name);
 }
 
 Test(debuginfo, corrupt_minidebuginfo_never_crashes)

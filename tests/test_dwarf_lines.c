@@ -229,38 +229,6 @@ const char *__lsan_default_suppressions(void)
 	return "leak:libdw.so.1\n";
 }
 
-static uint32_t lcg(uint32_t *state)
-{
-	*state = *state * 1664525u + 1013904223u;
-	return *state >> 8;
-}
-
-static void section_of(const char *path, const char *name, size_t *off, size_t *size)
-{
-	char cmd[PATH_MAX + 128], line[512];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "readelf -SW %s", path);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	*off = *size = 0;
-	while (fgets(line, sizeof(line), p)) {
-		char n[128], type[64];
-		unsigned long long addr, o, sz;
-		char *br = strchr(line, ']');
-
-		if (!br ||
-		    sscanf(br + 1, "%127s %63s %llx %llx %llx", n, type, &addr, &o, &sz) != 5)
-			continue;
-		if (!strcmp(n, name)) {
-			*off = (size_t)o;
-			*size = (size_t)sz;
-		}
-	}
-	pclose(p);
-	cr_assert_gt(*size, 0, "%s has no %s", path, name);
-}
-
 Test(dwarf_lines, corrupt_dwarf_never_crashes, .timeout = 300)
 {
 	static const char *const secs[] = {".debug_info",    ".debug_abbrev", ".debug_line",

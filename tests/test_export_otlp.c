@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * OTLP/HTTP exporter: a loopback HTTP receiver inside the test captures
+ * OTLP/HTTP exporter: a loopback HTTP receiver (tests/http_rx.c) captures
  * the requests; their bodies are decoded by OpenTelemetry's published
  * schema (`protoc --decode` with the .proto files npm
  * @opentelemetry/otlp-grpc-exporter-base ships) and by OpenTelemetry JS's
@@ -8,317 +8,27 @@
  * Both come from `npm ci --prefix tests` (scripts/setup.sh); without them
  * the consumer tests skip, or fail when CI=true.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
 #include "helpers.h"
+#include "http_rx.h"
 #include "otlp_collector_trace.pb-c.h"
 #include "sonde/export_otlp.h"
 #include "sonde/metrics.h"
 #include "sonde/spans.h"
 
-#define PROTOS "tests/node_modules/@opentelemetry/otlp-grpc-exporter-base/build/protos"
-#define NODE_DECODER "tests/otlp_decode.js"
-#define TRANSFORMER "tests/node_modules/@opentelemetry/otlp-transformer/package.json"
-
-/* ---- a loopback OTLP/HTTP receiver ------------------------------------- */
-
-#define RX_MAX 64
-
-struct rx_req {
-	char path[256];
-	char *head; /* request line and headers */
-	uint8_t *body;
-	size_t len;
-	uint64_t t_ns;
-	int status; /* what we answered */
-};
-
-struct rx {
-	int lfd, port, stopfd[2];
-	pthread_t th;
-	pthread_mutex_t lock;
-	struct rx_req req[RX_MAX];
-	int n;
-	int script[16]; /* statuses for the first requests; then 200 */
-	int nscript;
-	const char *retry_after; /* Retry-After on non-2xx answers */
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static const char *reason_of(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 429:
-		return "Too Many Requests";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Status";
-	}
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= w;
-	}
-	return 0;
-}
-
-/* The request at the front of @buf if complete: its total length, else 0. */
-static size_t complete_request(const char *buf, size_t len, size_t *head_len, size_t *body_len)
-{
-	const char *end = memmem(buf, len, "\r\n\r\n", 4), *cl;
-	size_t hl;
-
-	if (!end)
-		return 0;
-	hl = end - buf + 4;
-	*body_len = 0;
-	cl = memmem(buf, hl, "\r\nContent-Length:", 17);
-	if (!cl)
-		cl = memmem(buf, hl, "\r\ncontent-length:", 17);
-	if (cl)
-		*body_len = strtoul(cl + 17, NULL, 10);
-	*head_len = hl;
-	return len >= hl + *body_len ? hl + *body_len : 0;
-}
-
-static void rx_serve_conn(struct rx *r, int fd)
-{
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-
-	cr_assert_not_null(buf);
-	for (;;) {
-		struct pollfd pf[2] = {{fd, POLLIN, 0}, {r->stopfd[0], POLLIN, 0}};
-		size_t hl, bl, total;
-		ssize_t got;
-
-		while ((total = complete_request(buf, len, &hl, &bl))) {
-			struct rx_req *q;
-			char resp[256];
-			int status = 200;
-
-			pthread_mutex_lock(&r->lock);
-			if (r->n < r->nscript)
-				status = r->script[r->n];
-			if (r->n < RX_MAX) {
-				q = &r->req[r->n];
-				q->head = strndup(buf, hl);
-				q->body = malloc(bl + 1);
-				memcpy(q->body, buf + hl, bl);
-				q->len = bl;
-				sscanf(buf, "POST %255s", q->path);
-				q->t_ns = now_ns();
-				q->status = status;
-				r->n++;
-			}
-			pthread_mutex_unlock(&r->lock);
-			snprintf(resp, sizeof(resp),
-				 "HTTP/1.1 %d %s\r\nContent-Type: application/x-protobuf\r\n"
-				 "Content-Length: 0\r\n%s%s%s\r\n",
-				 status, reason_of(status),
-				 status != 200 && r->retry_after ? "Retry-After: " : "",
-				 status != 200 && r->retry_after ? r->retry_after : "",
-				 status != 200 && r->retry_after ? "\r\n" : "");
-			if (write_all(fd, resp, strlen(resp)))
-				goto out;
-			memmove(buf, buf + total, len - total);
-			len -= total;
-		}
-		if (poll(pf, 2, -1) < 0 || pf[1].revents)
-			goto out;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		got = read(fd, buf + len, cap - len);
-		if (got <= 0)
-			goto out;
-		len += got;
-	}
-out:
-	free(buf);
-	close(fd);
-}
-
-static void *rx_main(void *arg)
-{
-	struct rx *r = arg;
-
-	for (;;) {
-		struct pollfd pf[2] = {{r->lfd, POLLIN, 0}, {r->stopfd[0], POLLIN, 0}};
-		int fd;
-
-		if (poll(pf, 2, -1) < 0 || pf[1].revents)
-			break;
-		fd = accept(r->lfd, NULL, NULL);
-		if (fd >= 0)
-			rx_serve_conn(r, fd);
-	}
-	return NULL;
-}
-
-/* A loopback socket bound to an ephemeral port; listening if @listen_too. */
-static int loopback_socket(int *port, int listen_too)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	if (listen_too)
-		cr_assert_eq(listen(fd, 16), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-static void rx_start(struct rx *r)
-{
-
-	r->lfd = loopback_socket(&r->port, 1);
-	cr_assert_eq(pipe2(r->stopfd, O_CLOEXEC), 0);
-	pthread_mutex_init(&r->lock, NULL);
-	cr_assert_eq(pthread_create(&r->th, NULL, rx_main, r), 0);
-}
-
-static void rx_stop(struct rx *r)
-{
-	cr_assert_eq(write(r->stopfd[1], "x", 1), 1);
-	pthread_join(r->th, NULL);
-	close(r->lfd);
-	close(r->stopfd[0]);
-	close(r->stopfd[1]);
-}
-
-/* The captured requests outlive rx_stop() for the test to check. */
-static void rx_free(struct rx *r)
-{
-	for (int i = 0; i < r->n && i < RX_MAX; i++) {
-		free(r->req[i].head);
-		free(r->req[i].body);
-	}
-}
-
-static int rx_count(struct rx *r)
-{
-	int n;
-
-	pthread_mutex_lock(&r->lock);
-	n = r->n;
-	pthread_mutex_unlock(&r->lock);
-	return n;
-}
-
-static char *base_url(const struct rx *r)
-{
-	static char url[64];
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", r->port);
-	return url;
-}
-
-/* ---- the real consumers ------------------------------------------------ */
-
-static int in_ci(void)
-{
-	const char *ci = getenv("CI");
-
-	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
-}
-
-static void require_file(const char *rel, const char *what)
-{
-	struct stat st;
-
-	if (!stat(source_path(rel), &st))
-		return;
-	if (in_ci())
-		cr_fatal("%s is missing (%s): run `npm ci --prefix tests`", what, rel);
-	cr_skip_test("%s is missing: run `npm ci --prefix tests`", what);
-}
-
-static const char *save_body(const struct rx_req *q, const char *name)
-{
-	static char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
-	f = fopen(path, "wb");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(q->body, 1, q->len, f), q->len);
-	fclose(f);
-	return path;
-}
-
-/* `protoc --decode=TYPE` of @q's body against OTel's published .proto. */
-static char *protoc_decode(const struct rx_req *q, const char *type, const char *proto)
-{
-	char cmd[8192], *out = NULL, *err = NULL;
-	const char *file = save_body(q, "body.pb");
-	int rc;
-
-	require_file(PROTOS, "OpenTelemetry's .proto files");
-	snprintf(cmd, sizeof(cmd), "exec protoc --decode=%s -I '%s' '%s/%s' < '%s'", type,
-		 source_path(PROTOS), source_path(PROTOS), proto, file);
-	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, &out, &err);
-	cr_assert_eq(rc, 0, "protoc failed (%d): %s", rc, err);
-	free(err);
-	return out;
-}
-
-/* tests/otlp_decode.js: OpenTelemetry JS's decoder, as plain lines. */
-static char *node_decode(const struct rx_req *q, const char *kind)
-{
-	const char *file = save_body(q, "body-node.pb");
-	char *out = NULL, *err = NULL;
-	int rc;
-
-	require_file(TRANSFORMER, "npm @opentelemetry/otlp-transformer");
-	rc = run_cmd((char *const[]){"/usr/bin/env", "node", (char *)source_path(NODE_DECODER),
-				     (char *)kind, (char *)file, NULL},
-		     &out, &err);
-	cr_assert_eq(rc, 0, "node decoder failed (%d): %s", rc, err);
-	free(err);
-	return out;
-}
+/* ---- checking the decoders' text ------------------------------------- */
 
 /* protoc's text format escapes bytes like C (octal for non-printables). */
 static void c_escape(char *dst, const uint8_t *p, size_t n)
@@ -382,7 +92,7 @@ static struct otlp *new_exporter(struct rx *r, struct otlp_opts *o)
 {
 	struct otlp *x = NULL;
 
-	o->endpoint = base_url(r);
+	o->endpoint = rx_url(r);
 	cr_assert_eq(otlp__new(o, &x), 0);
 	return x;
 }
@@ -736,22 +446,6 @@ Test(export_otlp, metrics_queue_keeps_newest)
 
 /* ---- batching ------------------------------------------------------------- */
 
-static unsigned int spans_in(const struct rx_req *q)
-{
-	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req;
-	unsigned int n = 0;
-
-	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-		NULL, q->len, q->body);
-	cr_assert_not_null(req);
-	for (size_t i = 0; i < req->n_resource_spans; i++)
-		for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-			n += req->resource_spans[i]->scope_spans[j]->n_spans;
-	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
-		req, NULL);
-	return n;
-}
-
 static struct span_record numbered(unsigned int i)
 {
 	struct span_record s = {
@@ -929,21 +623,6 @@ static long rss_bytes(void)
 	return rss * sysconf(_SC_PAGESIZE);
 }
 
-static int count_lines(const char *text, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
 Test(export_otlp, unreachable_endpoint_stays_bounded)
 {
 	enum { CAP = 4096, TOTAL = 200000, BURST = 1000 };
@@ -954,13 +633,11 @@ Test(export_otlp, unreachable_endpoint_stays_bounded)
 	struct otlp *x = NULL;
 	uint64_t push_ns = 0, t, flush_ns;
 	long rss0, rss1 = 0, rss2;
-	int port, fd, saved, lfd, rc;
+	int saved, lfd, rc;
 	char logpath[4096];
 
 	/* A loopback port nobody listens on: connections are refused. */
-	fd = loopback_socket(&port, 0);
-	close(fd);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port(SOCK_STREAM));
 	o.endpoint = url;
 
 	snprintf(logpath, sizeof(logpath), "%s/otlp-stderr.log", test_tmpdir());
@@ -1029,14 +706,14 @@ Test(export_otlp, unreachable_endpoint_stays_bounded)
 		 "sonde: warn: otlp: failed to export 512 spans to %s/v1/traces: "
 		 "Connection refused (retrying; ",
 		 url);
-	cr_assert_eq(count_lines(log, want), 1, "log:\n%s", log);
-	cr_assert_eq(count_lines(log, "otlp: failed to export"), 2, "log:\n%s", log);
-	cr_assert_eq(count_lines(log, "sonde: warn: otlp: failed to queue "), 1, "log:\n%s", log);
+	cr_assert_eq(count_of(log, want), 1, "log:\n%s", log);
+	cr_assert_eq(count_of(log, "otlp: failed to export"), 2, "log:\n%s", log);
+	cr_assert_eq(count_of(log, "sonde: warn: otlp: failed to queue "), 1, "log:\n%s", log);
 	snprintf(want, sizeof(want),
 		 "sonde: warn: otlp: failed to export 4096 spans to %s/v1/traces: exporter "
 		 "stopped with them queued (200000 dropped in all)\n",
 		 url);
-	cr_assert_eq(count_lines(log, want), 1, "log:\n%s", log);
+	cr_assert_eq(count_of(log, want), 1, "log:\n%s", log);
 	free(log);
 }
 

@@ -5,48 +5,24 @@
  * lints what we render, and a real Prometheus server scrapes our endpoint
  * and answers queries with the values we set.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "helpers.h"
+#include "http_rx.h"
+#include "prometheus.h"
 #include "sonde/export_prom.h"
 #include "sonde/metrics.h"
 #include "sonde/procstat.h"
 
 static const double bounds[] = {0.001, 0.01, 0.1};
-
-static int in_ci(void)
-{
-	const char *ci = getenv("CI");
-
-	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
-}
-
-/* A real consumer that is missing fails in CI and skips elsewhere. */
-static void require_program(const char *path)
-{
-	if (access(path, X_OK) == 0)
-		return;
-	if (in_ci())
-		cr_assert_fail("%s is missing and CI=true forbids skipping (scripts/setup.sh "
-			       "installs it)",
-			       path);
-	cr_skip_test("%s is missing (run scripts/setup.sh)", path);
-}
 
 static char *render(struct metrics *m)
 {
@@ -150,82 +126,6 @@ Test(export_prom, renders_special_floats_and_unlabelled_histograms)
 			   "%s", text);
 	free(text);
 	metrics__free(m);
-}
-
-/* ---- a raw HTTP/1.0 client: enough for our server and Prometheus' API. */
-
-struct http_reply {
-	int status;
-	char *raw;  /* headers and body */
-	char *body; /* points into raw */
-};
-
-static void http_reply_free(struct http_reply *r)
-{
-	free(r->raw);
-	memset(r, 0, sizeof(*r));
-}
-
-static int http_request(int family, unsigned int port, const char *method, const char *path,
-			struct http_reply *r)
-{
-	struct sockaddr_storage ss = {0};
-	struct timeval tv = {.tv_sec = 10};
-	socklen_t len;
-	char req[2048];
-	size_t cap = 65536, n = 0;
-	ssize_t got;
-	int fd, err = 0;
-
-	memset(r, 0, sizeof(*r));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		a->sin6_port = htons(port);
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		a->sin_port = htons(port);
-		len = sizeof(*a);
-	}
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&ss, len)) {
-		err = -errno;
-		goto out;
-	}
-	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: localhost\r\n\r\n", method, path);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		err = -EIO;
-		goto out;
-	}
-	r->raw = malloc(cap);
-	cr_assert_not_null(r->raw);
-	while ((got = read(fd, r->raw + n, cap - n - 1)) > 0) {
-		n += (size_t)got;
-		if (n + 1 == cap) {
-			cap *= 2;
-			r->raw = realloc(r->raw, cap);
-			cr_assert_not_null(r->raw);
-		}
-	}
-	r->raw[n] = '\0';
-	if (sscanf(r->raw, "HTTP/1.%*c %d", &r->status) != 1) {
-		err = -EPROTO;
-		goto out;
-	}
-	r->body = strstr(r->raw, "\r\n\r\n");
-	r->body = r->body ? r->body + 4 : r->raw + n;
-out:
-	close(fd);
-	return err;
 }
 
 static const char *header(const struct http_reply *r, const char *name)
@@ -451,7 +351,7 @@ Test(export_prom, promtool_check_metrics_passes)
 	char *text, *out = NULL, *err = NULL;
 	int rc;
 
-	require_program("/usr/bin/promtool");
+	require_path("/usr/bin/promtool", X_OK, "promtool");
 	m = trace_like_registry();
 	text = render(m);
 	rc = run_promtool(text, &out, &err);
@@ -474,140 +374,7 @@ Test(export_prom, promtool_check_metrics_passes)
 	metrics__free(m2);
 }
 
-static pid_t prom_pid = -1;
-static char prom_dir[256];
-
-static void stop_prometheus(void)
-{
-	if (prom_pid > 0) {
-		int status;
-
-		kill(prom_pid, SIGTERM);
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(prom_pid, &status, WNOHANG) == prom_pid) {
-				prom_pid = -1;
-				break;
-			}
-			usleep(50000);
-		}
-		if (prom_pid > 0) {
-			kill(prom_pid, SIGKILL);
-			waitpid(prom_pid, &status, 0);
-			prom_pid = -1;
-		}
-	}
-	if (prom_dir[0]) {
-		char *argv[] = {"/bin/rm", "-rf", prom_dir, NULL};
-
-		run_cmd(argv, NULL, NULL);
-		prom_dir[0] = '\0';
-	}
-}
-
-static unsigned int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static void start_prometheus(unsigned int target_port, unsigned int *api_port)
-{
-	char cfg[512], tsdb[512], logp[512], listen[64], cfgarg[600], tsdbarg[600];
-	FILE *f;
-	int fd;
-
-	snprintf(prom_dir, sizeof(prom_dir), "%s/prometheus-%d", test_tmpdir(), getpid());
-	cr_assert_eq(mkdir(prom_dir, 0700), 0);
-	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", prom_dir);
-	snprintf(tsdb, sizeof(tsdb), "%s/data", prom_dir);
-	snprintf(logp, sizeof(logp), "%s/prometheus.log", prom_dir);
-	f = fopen(cfg, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-		"global:\n"
-		"  scrape_interval: 1s\n"
-		"  evaluation_interval: 1s\n"
-		"scrape_configs:\n"
-		"  - job_name: sonde\n"
-		"    scrape_interval: 1s\n"
-		"    scrape_timeout: 1s\n"
-		"    static_configs:\n"
-		"      - targets: ['127.0.0.1:%u']\n",
-		target_port);
-	fclose(f);
-	*api_port = free_port();
-	snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%u", *api_port);
-	snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", cfg);
-	snprintf(tsdbarg, sizeof(tsdbarg), "--storage.tsdb.path=%s", tsdb);
-	prom_pid = fork();
-	cr_assert_geq(prom_pid, 0);
-	if (prom_pid == 0) {
-		char *argv[] = {"/usr/bin/prometheus", cfgarg, tsdbarg, listen,
-				"--log.level=warn",    NULL};
-
-		fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* Die with the test process even if the teardown never runs. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-}
-
-/* The value of the first sample of an instant query, or NULL. */
-static char *query(unsigned int api_port, const char *q)
-{
-	char path[512], *v = NULL;
-	struct http_reply r;
-	const char *p;
-
-	snprintf(path, sizeof(path), "/api/v1/query?query=%s", q);
-	if (http_request(AF_INET, api_port, "GET", path, &r))
-		return NULL;
-	/* {"status":"success","data":{"resultType":"vector","result":[{"metric":{..},
-	 * "value":[1700000000.123,"42"]}]}} */
-	p = strstr(r.body, "\"value\":[");
-	if (r.status == 200 && p) {
-		p = strchr(p, ',');
-		if (p && p[1] == '"') {
-			const char *e = strchr(p + 2, '"');
-
-			if (e)
-				v = strndup(p + 2, (size_t)(e - p - 2));
-		}
-	}
-	http_reply_free(&r);
-	return v;
-}
-
-static char *wait_query(unsigned int api_port, const char *q, const char *want)
-{
-	struct timespec t0, t;
-	char *v = NULL;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		free(v);
-		v = query(api_port, q);
-		if (v && !strcmp(v, want))
-			break;
-		usleep(250000);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (t.tv_sec - t0.tv_sec < 60);
-	return v;
-}
-
-TestSuite(export_prom_real, .fini = stop_prometheus, .timeout = 100);
+TestSuite(export_prom_real, .fini = prometheus_stop, .timeout = 100);
 
 Test(export_prom_real, prometheus_scrapes_exact_values)
 {
@@ -616,43 +383,44 @@ Test(export_prom_real, prometheus_scrapes_exact_values)
 	unsigned int api_port;
 	char *v;
 
-	require_program("/usr/bin/prometheus");
+	require_path(PROMETHEUS_BIN, X_OK, "Debian's prometheus");
 	m = sample_registry();
 	cr_assert_eq(prom_server__new("127.0.0.1:0", m, &srv), 0);
-	start_prometheus(prom_server__port(srv), &api_port);
+	api_port = prometheus_start(prom_server__port(srv));
 
-	v = wait_query(api_port, "up%7Bjob%3D%22sonde%22%7D", "1");
+	v = prometheus_wait_query(api_port, "up%7Bjob%3D%22sonde%22%7D", "1");
 	cr_assert_str_eq(v ? v : "(no answer)", "1",
-			 "Prometheus never scraped us; see %s/prometheus.log", prom_dir);
+			 "Prometheus never scraped us; see %s/prometheus.log", prometheus_dir());
 	free(v);
-	v = query(api_port, "sonde_test_calls_total%7Bfunction%3D%22%22%7D");
+	v = prometheus_query(api_port, "sonde_test_calls_total%7Bfunction%3D%22%22%7D");
 	cr_assert_str_eq(v ? v : "(none)", "42");
 	free(v);
-	v = query(api_port, "sonde_test_calls_total%7Bfunction%3D%22main%22%7D");
+	v = prometheus_query(api_port, "sonde_test_calls_total%7Bfunction%3D%22main%22%7D");
 	cr_assert_str_eq(v ? v : "(none)", "0.5");
 	free(v);
-	v = query(api_port, "sonde_test_latency_seconds_count");
+	v = prometheus_query(api_port, "sonde_test_latency_seconds_count");
 	cr_assert_str_eq(v ? v : "(none)", "1000");
 	free(v);
-	v = query(api_port, "sonde_test_latency_seconds_bucket%7Ble%3D%220.01%22%7D");
+	v = prometheus_query(api_port, "sonde_test_latency_seconds_bucket%7Ble%3D%220.01%22%7D");
 	cr_assert_str_eq(v ? v : "(none)", "700");
 	free(v);
-	v = query(api_port, "sonde_test_latency_seconds_sum");
+	v = prometheus_query(api_port, "sonde_test_latency_seconds_sum");
 	cr_assert_str_eq(v ? v : "(none)", "12.5");
 	free(v);
 	/* The escaped label value comes back as we set it. */
-	v = query(api_port,
-		  "sonde_test_open_files%7Bpath%3D%22C%3A%5C%5Cdir%20%5C%22x%5C%22%5Cnnext%22%7D");
+	v = prometheus_query(
+		api_port,
+		"sonde_test_open_files%7Bpath%3D%22C%3A%5C%5Cdir%20%5C%22x%5C%22%5Cnnext%22%7D");
 	cr_assert_str_eq(v ? v : "(none)", "-3.25");
 	free(v);
 
 	/* A change reaches Prometheus on a later scrape. */
 	metrics__counter_set(m, "sonde_test_calls_total", NULL, 0, 100);
-	v = wait_query(api_port, "sonde_test_calls_total%7Bfunction%3D%22%22%7D", "100");
+	v = prometheus_wait_query(api_port, "sonde_test_calls_total%7Bfunction%3D%22%22%7D", "100");
 	cr_assert_str_eq(v ? v : "(none)", "100");
 	free(v);
 
-	stop_prometheus();
+	prometheus_stop();
 	prom_server__free(srv);
 	metrics__free(m);
 }

@@ -25,30 +25,18 @@
 #include <criterion/criterion.h>
 
 #include "helpers.h"
+#include "http_rx.h"
 #include "sonde/export_statsd.h"
 #include "sonde/metrics.h"
 
 static const double bounds[] = {0.001, 0.01, 0.1};
 
-static int in_ci(void)
-{
-	const char *ci = getenv("CI");
-
-	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
-}
-
 static int udp_listener(unsigned int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), sz = 1 << 20;
+	int p, fd = loopback_socket(SOCK_DGRAM, &p), sz = 1 << 20;
 
-	cr_assert_geq(fd, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
+	*port = p;
 	return fd;
 }
 
@@ -395,19 +383,6 @@ static const char *statsd_js(void)
 	return path;
 }
 
-static unsigned int free_port(int type)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 /* One management command ("counters", "gauges"), answer up to "END". */
 static char *mgmt(unsigned int port, const char *cmd)
 {
@@ -459,15 +434,10 @@ Test(export_statsd_real, etsy_statsd_parses_our_lines)
 	FILE *f;
 	int i;
 
-	if (access("/usr/bin/node", X_OK) || access(js, R_OK)) {
-		if (in_ci())
-			cr_assert_fail("node or %s is missing and CI=true forbids skipping "
-				       "(npm install --prefix tests statsd@0.9.0)",
-				       js);
-		cr_skip_test("node or %s is missing (npm install --prefix tests statsd@0.9.0)", js);
-	}
-	port = free_port(SOCK_DGRAM);
-	mport = free_port(SOCK_STREAM);
+	require_path("/usr/bin/node", X_OK, "node");
+	require_path(js, R_OK, "npm statsd@0.9.0");
+	port = closed_port(SOCK_DGRAM);
+	mport = closed_port(SOCK_STREAM);
 	snprintf(cfg, sizeof(cfg), "%s/statsd-%d.js", test_tmpdir(), getpid());
 	f = fopen(cfg, "w");
 	cr_assert_not_null(f);

@@ -8,18 +8,10 @@
 
 #include <criterion/criterion.h>
 
+#include "helpers.h"
 #include "sonde/metrics.h"
 
 static const double bounds[] = {0.001, 0.01, 0.1};
-
-static const struct metric_family *family(const struct metrics_snapshot *s, const char *name)
-{
-	for (size_t i = 0; i < s->nfamilies; i++)
-		if (!strcmp(s->families[i].name, name))
-			return &s->families[i];
-	cr_assert_fail("family %s not in the snapshot", name);
-	return NULL;
-}
 
 Test(metrics, new_registry_has_only_the_drop_counter)
 {

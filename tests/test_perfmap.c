@@ -134,12 +134,6 @@ Test(perfmap, malformed_lines_are_counted)
 	perfmap__free(pm);
 }
 
-static uint32_t lcg(uint32_t *state)
-{
-	*state = *state * 1664525u + 1013904223u;
-	return *state >> 8;
-}
-
 Test(perfmap, garbage_never_crashes)
 {
 	static const char alphabet[] = "0123456789abcdefx \n\r\t:*zZ\xff";

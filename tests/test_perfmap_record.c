@@ -90,16 +90,11 @@ Test(perfmap_record, node_perf_basic_prof_names_js, .timeout = 120)
 				 "const end = Date.now() + 2000; let t = 0;"
 				 "while (Date.now() < end) t += hotLoop(100000);";
 	char *cmd[] = {"/usr/bin/node", "--perf-basic-prof", "-e", (char *)js, NULL};
-	const char *ci = getenv("CI");
 	unsigned long total, hits;
 	char *text;
 
 	require_bpf();
-	if (access("/usr/bin/node", X_OK)) {
-		if (ci && !strcmp(ci, "true"))
-			cr_assert_fail("/usr/bin/node missing: apt-get install nodejs");
-		cr_skip("/usr/bin/node missing: apt-get install nodejs");
-	}
+	require_path("/usr/bin/node", X_OK, "node (nodejs)");
 	text = record("node", cmd);
 	hits = samples_with(text, "hotLoop", &total);
 	cr_log_info("node: %lu of %lu samples in a frame named hotLoop", hits, total);

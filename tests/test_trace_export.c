@@ -3,7 +3,7 @@
  * sonde trace's exporters end to end, under root with BPF, against the
  * trace_nest fixture (outer -> 2x inner(2 ms)) and real consumers on
  * loopback: a Prometheus server scrapes --listen and its query API
- * returns the exact call counts; an OTLP/HTTP receiver in this file
+ * returns the exact call counts; an OTLP/HTTP receiver (tests/http_rx.c)
  * captures --otlp-endpoint's requests, decoded by OpenTelemetry JS
  * (tests/otlp_decode.js) and protoc with OTel's .proto files; a UDP
  * socket receives --statsd's lines. Then the failure cases: endpoints
@@ -11,64 +11,20 @@
  * outputs), SIGTERM with a final flush, and a receiver too slow to wait
  * for.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "helpers.h"
-#include "otlp_collector_trace.pb-c.h"
-
-#define PROTOS "tests/node_modules/@opentelemetry/otlp-grpc-exporter-base/build/protos"
-#define NODE_DECODER "tests/otlp_decode.js"
-#define TRANSFORMER "tests/node_modules/@opentelemetry/otlp-transformer/package.json"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
-static int in_ci(void)
-{
-	const char *ci = getenv("CI");
-
-	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1"));
-}
-
-/* A real consumer that is missing fails in CI and skips elsewhere. */
-static void require_path(const char *path, const char *what)
-{
-	if (access(path, R_OK) == 0)
-		return;
-	if (in_ci())
-		cr_assert_fail(
-			"%s is missing (%s) and CI=true forbids skipping: run scripts/setup.sh",
-			what, path);
-	cr_skip_test("%s is missing (%s): run scripts/setup.sh", what, path);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "http_rx.h"
+#include "prometheus.h"
 
 static const char *func_spec(const char *fn)
 {
@@ -80,43 +36,12 @@ static const char *func_spec(const char *fn)
 	return buf[i];
 }
 
-/* Start sonde in the background, stdout and stderr into files. */
-static pid_t spawn(char *const argv[], const char *outpath, const char *errpath)
-{
-	pid_t pid = fork();
-
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (o < 0 || e < 0)
-			_exit(126);
-		dup2(o, 1);
-		dup2(e, 2);
-		/* Never outlive a test that failed half-way. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 static int exit_status(pid_t pid)
 {
 	int st;
 
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int count_of(const char *text, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
 }
 
 /* "NAME (...)\n    calls N" from the summary on stdout. */
@@ -133,247 +58,6 @@ static unsigned long calls_of(const char *out, const char *name)
 	cr_assert(p);
 	cr_assert_eq(sscanf(p, "    calls %lu", &calls), 1);
 	return calls;
-}
-
-/* ---- a loopback OTLP/HTTP receiver ------------------------------------- */
-
-#define RX_MAX 256
-
-struct rx_req {
-	char path[256];
-	uint8_t *body;
-	size_t len;
-};
-
-struct rx {
-	int lfd, port, stopfd[2];
-	int delay_ms; /* before each answer: a slow collector */
-	pthread_t th;
-	pthread_mutex_t lock;
-	struct rx_req req[RX_MAX];
-	int n;
-};
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= w;
-	}
-	return 0;
-}
-
-/* The request at the front of @buf if complete: its total length, else 0. */
-static size_t complete_request(const char *buf, size_t len, size_t *head_len, size_t *body_len)
-{
-	const char *end = memmem(buf, len, "\r\n\r\n", 4), *cl;
-	size_t hl;
-
-	if (!end)
-		return 0;
-	hl = end - buf + 4;
-	*body_len = 0;
-	cl = memmem(buf, hl, "\r\nContent-Length:", 17);
-	if (!cl)
-		cl = memmem(buf, hl, "\r\ncontent-length:", 17);
-	if (cl)
-		*body_len = strtoul(cl + 17, NULL, 10);
-	*head_len = hl;
-	return len >= hl + *body_len ? hl + *body_len : 0;
-}
-
-static void rx_serve_conn(struct rx *r, int fd)
-{
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
-				 "Content-Length: 0\r\n\r\n";
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-
-	cr_assert_not_null(buf);
-	for (;;) {
-		struct pollfd pf[2] = {{fd, POLLIN, 0}, {r->stopfd[0], POLLIN, 0}};
-		size_t hl, bl, total;
-		ssize_t got;
-
-		while ((total = complete_request(buf, len, &hl, &bl))) {
-			/* A slow collector takes its time, but still stops with the test. */
-			if (r->delay_ms) {
-				struct pollfd sp = {r->stopfd[0], POLLIN, 0};
-
-				if (poll(&sp, 1, r->delay_ms) != 0)
-					goto out;
-			}
-			pthread_mutex_lock(&r->lock);
-			if (r->n < RX_MAX) {
-				struct rx_req *q = &r->req[r->n++];
-
-				q->body = malloc(bl + 1);
-				cr_assert_not_null(q->body);
-				memcpy(q->body, buf + hl, bl);
-				q->len = bl;
-				sscanf(buf, "POST %255s", q->path);
-			}
-			pthread_mutex_unlock(&r->lock);
-			if (write_all(fd, ok, sizeof(ok) - 1))
-				goto out;
-			memmove(buf, buf + total, len - total);
-			len -= total;
-		}
-		if (poll(pf, 2, -1) < 0 || pf[1].revents)
-			goto out;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		got = read(fd, buf + len, cap - len);
-		if (got <= 0)
-			goto out;
-		len += got;
-	}
-out:
-	free(buf);
-	close(fd);
-}
-
-static void *rx_main(void *arg)
-{
-	struct rx *r = arg;
-
-	for (;;) {
-		struct pollfd pf[2] = {{r->lfd, POLLIN, 0}, {r->stopfd[0], POLLIN, 0}};
-		int fd;
-
-		if (poll(pf, 2, -1) < 0 || pf[1].revents)
-			break;
-		fd = accept(r->lfd, NULL, NULL);
-		if (fd >= 0)
-			rx_serve_conn(r, fd);
-	}
-	return NULL;
-}
-
-/* A loopback socket of @type bound to an ephemeral port. */
-static int loopback_socket(int type, int *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-/* A loopback port nobody listens on (TCP refuses, UDP answers ICMP). */
-static int closed_port(int type)
-{
-	int port, fd = loopback_socket(type, &port);
-
-	close(fd);
-	return port;
-}
-
-static void rx_start(struct rx *r, int delay_ms)
-{
-	memset(r, 0, sizeof(*r));
-	r->delay_ms = delay_ms;
-	r->lfd = loopback_socket(SOCK_STREAM, &r->port);
-	cr_assert_eq(listen(r->lfd, 16), 0);
-	cr_assert_eq(pipe2(r->stopfd, O_CLOEXEC), 0);
-	pthread_mutex_init(&r->lock, NULL);
-	cr_assert_eq(pthread_create(&r->th, NULL, rx_main, r), 0);
-}
-
-static void rx_stop(struct rx *r)
-{
-	cr_assert_eq(write(r->stopfd[1], "x", 1), 1);
-	pthread_join(r->th, NULL);
-	close(r->lfd);
-	close(r->stopfd[0]);
-	close(r->stopfd[1]);
-}
-
-static void rx_free(struct rx *r)
-{
-	for (int i = 0; i < r->n; i++)
-		free(r->req[i].body);
-}
-
-static const char *rx_url(const struct rx *r)
-{
-	static char url[64];
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", r->port);
-	return url;
-}
-
-static const char *save_body(const struct rx_req *q, const char *name)
-{
-	static char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
-	f = fopen(path, "wb");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(q->body, 1, q->len, f), q->len);
-	fclose(f);
-	return path;
-}
-
-/* tests/otlp_decode.js: OpenTelemetry JS's own decoder, as plain lines. */
-static char *node_decode(const struct rx_req *q, const char *kind)
-{
-	const char *file = save_body(q, "body-node.pb");
-	char *out = NULL, *err = NULL;
-	int rc;
-
-	require_path(source_path(TRANSFORMER), "npm @opentelemetry/otlp-transformer");
-	rc = run_cmd((char *const[]){"/usr/bin/env", "node", (char *)source_path(NODE_DECODER),
-				     (char *)kind, (char *)file, NULL},
-		     &out, &err);
-	cr_assert_eq(rc, 0, "node decoder failed (%d): %s", rc, err);
-	free(err);
-	return out;
-}
-
-/* `protoc --decode` against OTel's published .proto files. */
-static char *protoc_decode(const struct rx_req *q, const char *type, const char *proto)
-{
-	char cmd[8192], *out = NULL, *err = NULL;
-	const char *file = save_body(q, "body.pb");
-	int rc;
-
-	require_path(source_path(PROTOS), "OpenTelemetry's .proto files");
-	snprintf(cmd, sizeof(cmd), "exec protoc --decode=%s -I '%s' '%s/%s' < '%s'", type,
-		 source_path(PROTOS), source_path(PROTOS), proto, file);
-	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, &out, &err);
-	cr_assert_eq(rc, 0, "protoc failed (%d): %s", rc, err);
-	free(err);
-	return out;
-}
-
-/* Spans in a /v1/traces body, counted with the protobuf-c decoder. */
-static unsigned int spans_in(const struct rx_req *q)
-{
-	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req;
-	unsigned int n = 0;
-
-	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-		NULL, q->len, q->body);
-	cr_assert_not_null(req);
-	for (size_t i = 0; i < req->n_resource_spans; i++)
-		for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-			n += req->resource_spans[i]->scope_spans[j]->n_spans;
-	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
-		req, NULL);
-	return n;
 }
 
 static unsigned int rx_spans(struct rx *r)
@@ -434,14 +118,14 @@ Test(trace_export, otlp_span_tree_and_metrics)
 {
 	enum { N = 40 };
 	static struct ospan sp[MAX_SPANS];
-	struct rx r;
+	struct rx r = {0};
 	char *out, *err, *text, *save = NULL, *metrics_text = NULL;
 	size_t n = 0;
 	unsigned long outer = 0, inner = 0;
 	int rc, traces_reqs = 0;
 
 	require_bpf();
-	rx_start(&r, 0);
+	rx_start(&r);
 	unsetenv("OTEL_SERVICE_NAME");
 	unsetenv("OTEL_RESOURCE_ATTRIBUTES");
 	char *argv[] = {(char *)sonde_bin(),
@@ -624,116 +308,23 @@ Test(trace_export, statsd_exact_counts)
 
 /* ---- Prometheus: a real server scrapes us ---------------------------------- */
 
-static pid_t prom_pid = -1, sonde_pid = -1;
-static char prom_dir[256];
+static pid_t sonde_pid = -1;
 
 static void stop_children(void)
 {
-	pid_t *pids[] = {&sonde_pid, &prom_pid};
-
-	for (int i = 0; i < 2; i++) {
-		if (*pids[i] <= 0)
-			continue;
-		kill(*pids[i], SIGKILL);
-		waitpid(*pids[i], NULL, 0);
-		*pids[i] = -1;
+	if (sonde_pid > 0) {
+		kill(sonde_pid, SIGKILL);
+		waitpid(sonde_pid, NULL, 0);
+		sonde_pid = -1;
 	}
-	if (prom_dir[0]) {
-		char *argv[] = {"/bin/rm", "-rf", prom_dir, NULL};
-
-		run_cmd(argv, NULL, NULL);
-		prom_dir[0] = '\0';
-	}
-}
-
-static void start_prometheus(unsigned int target_port, unsigned int *api_port)
-{
-	char cfg[512], tsdb[512], logp[512], listen[64], cfgarg[600], tsdbarg[600];
-	FILE *f;
-	int p;
-
-	snprintf(prom_dir, sizeof(prom_dir), "%s/prometheus-%d", test_tmpdir(), getpid());
-	cr_assert_eq(mkdir(prom_dir, 0700), 0);
-	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", prom_dir);
-	snprintf(tsdb, sizeof(tsdb), "%s/data", prom_dir);
-	snprintf(logp, sizeof(logp), "%s/prometheus.log", prom_dir);
-	f = fopen(cfg, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-		"global:\n"
-		"  scrape_interval: 1s\n"
-		"scrape_configs:\n"
-		"  - job_name: sonde\n"
-		"    scrape_interval: 1s\n"
-		"    scrape_timeout: 1s\n"
-		"    static_configs:\n"
-		"      - targets: ['127.0.0.1:%u']\n",
-		target_port);
-	fclose(f);
-	close(loopback_socket(SOCK_STREAM, &p));
-	*api_port = p;
-	snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%u", *api_port);
-	snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", cfg);
-	snprintf(tsdbarg, sizeof(tsdbarg), "--storage.tsdb.path=%s", tsdb);
-	char *argv[] = {"/usr/bin/prometheus", cfgarg, tsdbarg, listen, "--log.level=warn", NULL};
-	prom_pid = spawn(argv, logp, logp);
-}
-
-/* An instant query through Prometheus' HTTP API: the first sample's value. */
-static char *query(unsigned int api_port, const char *q)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct timeval tv = {.tv_sec = 5};
-	char req[1024], buf[65536], *v = NULL;
-	const char *p;
-	size_t n = 0;
-	ssize_t got;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	a.sin_port = htons(api_port);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		goto out;
-	snprintf(req, sizeof(req), "GET /api/v1/query?query=%s HTTP/1.0\r\nHost: x\r\n\r\n", q);
-	if (write_all(fd, req, strlen(req)))
-		goto out;
-	while (n < sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += got;
-	buf[n] = '\0';
-	/* ..."result":[{"metric":{..},"value":[1700000000.123,"42"]}]... */
-	p = strstr(buf, "\"value\":[");
-	if (p && (p = strchr(p, ',')) && p[1] == '"') {
-		const char *e = strchr(p + 2, '"');
-
-		if (e)
-			v = strndup(p + 2, e - p - 2);
-	}
-out:
-	close(fd);
-	return v;
-}
-
-static char *wait_query(unsigned int api_port, const char *q, const char *want)
-{
-	double t0 = now_s();
-	char *v = NULL;
-
-	do {
-		free(v);
-		v = query(api_port, q);
-		if (v && !strcmp(v, want))
-			break;
-		usleep(250000);
-	} while (now_s() - t0 < 60);
-	return v;
+	prometheus_stop();
 }
 
 #define EXPECT_QUERY(api, q, want)                                                               \
 	do {                                                                                     \
-		char *v_ = wait_query(api, q, want);                                             \
+		char *v_ = prometheus_wait_query(api, q, want);                                  \
 		cr_assert_str_eq(v_ ? v_ : "(none)", want, "query %s; see %s/prometheus.log", q, \
-				 prom_dir);                                                      \
+				 prometheus_dir());                                              \
 		free(v_);                                                                        \
 	} while (0)
 
@@ -748,8 +339,8 @@ Test(trace_export_prom, prometheus_scrapes_exact_call_counts)
 	double t0;
 
 	require_bpf();
-	require_path("/usr/bin/prometheus", "Debian's prometheus");
-	close(loopback_socket(SOCK_STREAM, &port));
+	require_path(PROMETHEUS_BIN, X_OK, "Debian's prometheus");
+	port = closed_port(SOCK_STREAM);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(outp, sizeof(outp), "%s/prom.out", test_tmpdir());
 	snprintf(errp, sizeof(errp), "%s/prom.err", test_tmpdir());
@@ -769,7 +360,7 @@ Test(trace_export_prom, prometheus_scrapes_exact_call_counts)
 			NULL};
 	sonde_pid = spawn(argv, outp, errp);
 	unsetenv("TRACE_NEST_LINGER_MS");
-	start_prometheus(port, &api);
+	api = prometheus_start(port);
 
 	EXPECT_QUERY(api, "up%7Bjob%3D%22sonde%22%7D", "1");
 	EXPECT_QUERY(api, "sonde_function_calls_total%7Bfunction%3D%22outer%22%7D", "25");
@@ -911,14 +502,14 @@ Test(trace_export, sigterm_flushes_within_deadline)
 	enum { DEADLINE = 3 };
 	char outp[512], errp[512], spans[512];
 	unsigned long written;
-	struct rx r;
+	struct rx r = {0};
 	double t0, dt;
 	char *err;
 	int rc;
 	pid_t pid;
 
 	require_bpf();
-	rx_start(&r, 0);
+	rx_start(&r);
 	snprintf(outp, sizeof(outp), "%s/term.out", test_tmpdir());
 	snprintf(errp, sizeof(errp), "%s/term.err", test_tmpdir());
 	snprintf(spans, sizeof(spans), "%s/term.jsonl", test_tmpdir());
@@ -963,13 +554,13 @@ Test(trace_export, slow_collector_does_not_delay_exit_json_logs)
 {
 	char outp[512], errp[512], spans[512];
 	char *out, *err, *text, *save = NULL;
-	struct rx r;
+	struct rx r = {.delay_ms = 5000};
 	double t0, dt;
 	int rc, nlines = 0;
 	pid_t pid;
 
 	require_bpf();
-	rx_start(&r, 5000);
+	rx_start(&r);
 	snprintf(outp, sizeof(outp), "%s/slow.out", test_tmpdir());
 	snprintf(errp, sizeof(errp), "%s/slow.err", test_tmpdir());
 	snprintf(spans, sizeof(spans), "%s/slow.jsonl", test_tmpdir());
