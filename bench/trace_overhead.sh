@@ -12,12 +12,19 @@
 # threads, reporting spans/s and how many were lost (the highest rate
 # with 0 lost is what the collector sustains on this machine).
 #
-# usage: sudo bench/trace_overhead.sh BUILD_DIR [ROUNDS=5] [CALLS=1000000]
+# FN is bench_fn (first instruction a 5-byte NOP: the cheapest uprobe,
+# ~1.1 us, where sonde's own work weighs most) or bench_fn_plain (first
+# instruction lea, single-stepped: ~10 us, the usual case for a small
+# compiled function).
+#
+# usage: sudo bench/trace_overhead.sh BUILD_DIR [ROUNDS=5] [CALLS=1000000] [FN=bench_fn]
 set -euo pipefail
 
 build=${1:?usage: trace_overhead.sh BUILD_DIR [ROUNDS] [CALLS]}
 rounds=${2:-5}
 calls=${3:-1000000}
+fn=${4:-bench_fn}
+export TRACE_LOOP_FN=$fn
 build=$(cd "$build" && pwd)
 loop=$build/bench/trace_loop
 floor=$build/bench/uprobe_floor
@@ -31,7 +38,7 @@ done
 have_bpftrace=1
 command -v bpftrace >/dev/null || { have_bpftrace=0; echo "trace_overhead: no bpftrace; skipping it" >&2; }
 
-bt_prog="uprobe:$loop:bench_fn { @s[tid] = nsecs; } uretprobe:$loop:bench_fn /@s[tid]/ { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }"
+bt_prog="uprobe:$loop:$fn { @s[tid] = nsecs; } uretprobe:$loop:$fn /@s[tid]/ { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }"
 
 # run CONFIG [THREADS]: prints "cpu_ns wall_ns" per call for one run.
 run() {
@@ -42,9 +49,9 @@ run() {
 		"$loop" "$calls" "$threads" --wait-probe >"$tmp/out" &
 		pid=$!
 		case $cfg in
-		floor) "$floor" "$pid" "$loop" bench_fn & tracer=$! ;;
-		sonde) "$sonde" trace -p "$pid" -f "$loop:bench_fn" >/dev/null 2>"$tmp/err" & tracer=$! ;;
-		sonde_spans) "$sonde" trace -p "$pid" -f "$loop:bench_fn" --spans "$tmp/spans.jsonl" \
+		floor) "$floor" "$pid" "$loop" "$fn" & tracer=$! ;;
+		sonde) "$sonde" trace -p "$pid" -f "$loop:$fn" >/dev/null 2>"$tmp/err" & tracer=$! ;;
+		sonde_spans) "$sonde" trace -p "$pid" -f "$loop:$fn" --spans "$tmp/spans.jsonl" \
 			>/dev/null 2>"$tmp/err" & tracer=$! ;;
 		bpftrace) bpftrace -p "$pid" -e "$bt_prog" >/dev/null 2>&1 & tracer=$! ;;
 		esac
