@@ -150,6 +150,31 @@ static void stop_fixture(pid_t pid, FILE *p)
 	pclose(p);
 }
 
+/*
+ * sonde record -F FREQ [-o OUT1 [-o OUT2]] -- cpu_split SECS, capturing
+ * stdout (@out may be NULL) and stderr. Returns the exit status.
+ */
+static int record_fixture(const char *secs, const char *out1, const char *out2, char **out,
+			  char **err)
+{
+	char *argv[12];
+	int n = 0;
+
+	argv[n++] = (char *)sonde_bin();
+	argv[n++] = "record";
+	argv[n++] = "-F";
+	argv[n++] = FREQ_S;
+	for (const char *o = out1; o; o = o == out1 ? out2 : NULL) {
+		argv[n++] = "-o";
+		argv[n++] = (char *)o;
+	}
+	argv[n++] = "--";
+	argv[n++] = (char *)fixture_path("cpu_split");
+	argv[n++] = (char *)secs;
+	argv[n] = NULL;
+	return run_cmd(argv, out, err);
+}
+
 Test(record, pid_folded, .timeout = 120)
 {
 	char out[512], pidarg[32], *text, *err = NULL;
@@ -204,19 +229,7 @@ Test(record, cmd_folded, .timeout = 120)
 
 	require_bpf();
 	snprintf(out, sizeof(out), "%s/cmd.folded", test_tmpdir());
-	{
-		char *argv[] = {(char *)sonde_bin(),
-				"record",
-				"-F",
-				FREQ_S,
-				"-o",
-				out,
-				"--",
-				(char *)fixture_path("cpu_split"),
-				"3",
-				NULL};
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = record_fixture("3", out, NULL, NULL, &err);
 	cr_assert_eq(rc, 0, "sonde record -- CMD failed (%d): %s", rc, err);
 	text = read_file(out, NULL);
 	cr_assert(text, "no output file");
@@ -264,19 +277,7 @@ Test(record, svg_output, .timeout = 120)
 
 	require_bpf();
 	snprintf(out, sizeof(out), "%s/cmd.svg", test_tmpdir());
-	{
-		char *argv[] = {(char *)sonde_bin(),
-				"record",
-				"-F",
-				FREQ_S,
-				"-o",
-				out,
-				"--",
-				(char *)fixture_path("cpu_split"),
-				"1",
-				NULL};
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = record_fixture("1", out, NULL, NULL, &err);
 	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
 	text = read_file(out, NULL);
 	cr_assert(text, "no svg written");
@@ -293,17 +294,7 @@ Test(record, top_table, .timeout = 120)
 	int rc;
 
 	require_bpf();
-	{
-		char *argv[] = {(char *)sonde_bin(),
-				"record",
-				"-F",
-				FREQ_S,
-				"--",
-				(char *)fixture_path("cpu_split"),
-				"1",
-				NULL};
-		rc = run_cmd(argv, &out, &err);
-	}
+	rc = record_fixture("1", NULL, NULL, &out, &err);
 	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
 	/* heavy is the hottest function: first row of the table. */
 	{
@@ -499,21 +490,7 @@ Test(record, pprof_matches_folded, .timeout = 300)
 	go_bin(); /* fail (CI) or skip before recording if go is missing */
 	snprintf(folded, sizeof(folded), "%s/same.folded", test_tmpdir());
 	snprintf(pb, sizeof(pb), "%s/same.pb.gz", test_tmpdir());
-	{
-		char *argv[] = {(char *)sonde_bin(),
-				"record",
-				"-F",
-				FREQ_S,
-				"-o",
-				folded,
-				"-o",
-				pb,
-				"--",
-				(char *)fixture_path("cpu_split"),
-				"1",
-				NULL};
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = record_fixture("1", folded, pb, NULL, &err);
 	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
 	cr_expect(strstr(err, ", wrote ") && strstr(err, "same.folded, ") &&
 			  strstr(err, "same.pb.gz"),
