@@ -109,6 +109,26 @@ void cli_report_bad_option(const char *cmd, const char *value_opts, char **argv)
 			argv[optind - 1], cmd);
 }
 
+int cli_target_opt(const char *cmd, int c, const char *arg, struct target_opts *t)
+{
+	int err;
+
+	if (c == 'd') {
+		if (cli_parse_duration(arg, &t->duration_s)) {
+			log_err("%s: -d takes a positive number of seconds, not '%s'", cmd, arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	/* -p: a later -p replaces an earlier one. */
+	free(t->pids);
+	t->pids = NULL;
+	err = cli_parse_pid_list(arg, &t->pids, &t->npids);
+	if (err == -EINVAL)
+		log_err("%s: -p takes PIDs separated by commas, not '%s'", cmd, arg);
+	return err;
+}
+
 int cli_uint_opt(const char *cmd, const char *opt, const char *arg, unsigned long min,
 		 unsigned long max, unsigned int *out)
 {
@@ -263,12 +283,8 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 	while ((c = getopt_long(argc, argv, "+p:aF:d:o:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			free(o->t.pids);
-			o->t.pids = NULL;
-			err = cli_parse_pid_list(optarg, &o->t.pids, &o->t.npids);
-			if (err == -EINVAL)
-				log_err("record: -p takes PIDs separated by commas, not '%s'",
-					optarg);
+		case 'd':
+			err = cli_target_opt("record", c, optarg, &o->t);
 			if (err)
 				goto err_free;
 			break;
@@ -279,14 +295,6 @@ int cli_parse_record(int argc, char **argv, struct record_opts *o)
 			err = cli_uint_opt("record", "-F", optarg, 1, 100000, &o->freq);
 			if (err)
 				goto err_free;
-			break;
-		case 'd':
-			if (cli_parse_duration(optarg, &o->t.duration_s)) {
-				log_err("record: -d takes a positive number of seconds, not '%s'",
-					optarg);
-				err = -EINVAL;
-				goto err_free;
-			}
 			break;
 		case 'o':
 			if (o->noutputs == RECORD_MAX_OUTPUTS) {

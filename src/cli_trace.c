@@ -228,12 +228,8 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 	while ((c = getopt_long(argc, argv, "+p:f:d:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			free(o->t.pids);
-			o->t.pids = NULL;
-			err = cli_parse_pid_list(optarg, &o->t.pids, &o->t.npids);
-			if (err == -EINVAL)
-				log_err("trace: -p takes PIDs separated by commas, not '%s'",
-					optarg);
+		case 'd':
+			err = cli_target_opt("trace", c, optarg, &o->t);
 			if (err)
 				goto err_free;
 			break;
@@ -241,14 +237,6 @@ int cli_parse_trace(int argc, char **argv, struct trace_opts *o)
 			err = add_func(o, optarg);
 			if (err)
 				goto err_free;
-			break;
-		case 'd':
-			if (cli_parse_duration(optarg, &o->t.duration_s)) {
-				log_err("trace: -d takes a positive number of seconds, not '%s'",
-					optarg);
-				err = -EINVAL;
-				goto err_free;
-			}
 			break;
 		case OPT_SPANS:
 			o->spans_path = optarg;

@@ -72,6 +72,11 @@ int cli_check_target(const char *cmd, const struct target_opts *t);
 /* Parse a decimal in [min, max] (no sign). 0 or -EINVAL. */
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out);
 /*
+ * The target options every subcommand shares: -p PID[,PID] (@c 'p') and
+ * -d SECONDS (@c 'd'). 0, or one line naming @cmd and -EINVAL/-ENOMEM.
+ */
+int cli_target_opt(const char *cmd, int c, const char *arg, struct target_opts *t);
+/*
  * An option's unsigned value in [min, max], or one line naming subcommand
  * @cmd, option @opt and the range, and -EINVAL.
  */
