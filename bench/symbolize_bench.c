@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sonde/debuginfo.h"
-#include "sonde/elfsyms.h"
-#include "sonde/procmaps.h"
-#include "sonde/symbolize.h"
+#include "symbols/debuginfo.h"
+#include "symbols/elfsyms.h"
+#include "symbols/procmaps.h"
+#include "symbols/symbolize.h"
 
 struct addrs {
 	uint64_t *v;

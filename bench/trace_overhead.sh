@@ -102,7 +102,7 @@ echo
 echo "span rate (sonde trace --spans, $calls calls per thread):"
 for threads in 1 2; do
 	read -r cpu wall secs < <(run sonde_spans "$threads")
-	stats=$(grep '^sonde:' "$tmp/err" || true)
+	stats=$(grep '^sonde: .* functions, ' "$tmp/err" || true)
 	written=$(sed -n 's/.* \([0-9]*\) spans written.*/\1/p' <<<"$stats")
 	lost=$(sed -n 's/.* \([0-9]*\) spans lost.*/\1/p' <<<"$stats")
 	awk -v t="$threads" -v w="${written:-0}" -v l="${lost:-?}" -v s="$secs" \

@@ -49,8 +49,8 @@ static void child_read(struct child *c)
 	cr_assert_fail("fixture ended before ready");
 }
 
-/* Start @path (a full path) with the single argument "addrs". */
-static void child_start_path(struct child *c, const char *path)
+/* Start @argv (argv[0] a full path), talking to it through stdin and stdout. */
+static void child_start_argv(struct child *c, char *const argv[])
 {
 	int in[2], out[2];
 
@@ -62,7 +62,7 @@ static void child_start_path(struct child *c, const char *path)
 	if (!c->pid) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
-		execl(path, path, "addrs", (char *)NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(in[0]);
@@ -71,6 +71,14 @@ static void child_start_path(struct child *c, const char *path)
 	c->out = fdopen(out[0], "r");
 	cr_assert(c->in && c->out);
 	child_read(c);
+}
+
+/* Start @path (a full path) with the single argument "addrs". */
+static __attribute__((unused)) void child_start_path(struct child *c, const char *path)
+{
+	char *const argv[] = {(char *)path, "addrs", NULL};
+
+	child_start_argv(c, argv);
 }
 
 static __attribute__((unused)) void child_start(struct child *c, const char *fixture)

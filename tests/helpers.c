@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memrchr */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,7 +20,8 @@
 #include <criterion/new/assert.h>
 
 #include "helpers.h"
-#include "sonde/metrics.h"
+#include "export/folded.h"
+#include "model/metrics.h"
 
 static const char *env_or_die(const char *name)
 {
@@ -203,6 +207,28 @@ const char *test_tmpdir(void)
 	return dir;
 }
 
+const char *tmp_path(const char *name)
+{
+	static char path[8][512];
+	static int slot;
+	char *b = path[slot++ % 8];
+
+	snprintf(b, sizeof(path[0]), "%s/%s", test_tmpdir(), name);
+	return b;
+}
+
+char *folded_text(const struct profile *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(folded__write(p, f), 0);
+	cr_assert_eq(fclose(f), 0);
+	return buf;
+}
+
 const char *find_in_path(const char *name, const char *fallback)
 {
 	static char buf[4][4096];
@@ -301,6 +327,49 @@ int count_of(const char *text, const char *needle)
 	return n;
 }
 
+uint64_t folded_sum(const char *text, const char *needle)
+{
+	uint64_t sum = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *sp = memrchr(line, ' ', len);
+		const char *hit = strstr(line, needle);
+
+		if (sp && hit && hit < sp)
+			sum += strtoull(sp + 1, NULL, 10);
+		line = nl ? nl + 1 : NULL;
+	}
+	return sum;
+}
+
+unsigned long long number_before(const char *text, const char *word)
+{
+	const char *w = strstr(text, word);
+
+	cr_assert(w != NULL, "no '%s' in: %s", word, text);
+	while (w > text && w[-1] == ' ')
+		w--;
+	while (w > text && w[-1] >= '0' && w[-1] <= '9')
+		w--;
+	return strtoull(w, NULL, 10);
+}
+
+double named_value(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *line = text; line && *line;) {
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			return strtod(line + n + 1, NULL);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -1;
+}
+
 const struct metric_family *family(const struct metrics_snapshot *s, const char *name)
 {
 	for (size_t i = 0; i < s->nfamilies; i++)
@@ -389,4 +458,116 @@ char *pprof_run(const char *file, const char *a1, const char *a2, const char *a3
 	cr_assert_eq(rc, 0, "go tool pprof %s failed (%d): %s", a1 ? a1 : "", rc, err);
 	free(err);
 	return out;
+}
+
+/* cp @from @to, keeping the mode. */
+static void copy_file(const char *from, const char *to)
+{
+	char *const argv[] = {(char *)find_in_path("cp", "/bin/cp"), "-p", (char *)from,
+			      (char *)to, NULL};
+
+	cr_assert_eq(run_cmd(argv, NULL, NULL), 0, "cp %s %s failed", from, to);
+}
+
+pid_t spawn_hostile(const char *name, char *const args[], const char *over, char *dir)
+{
+	char bin[PATH_MAX], alt[PATH_MAX], file[PATH_MAX + 64], pidf[PATH_MAX + 16];
+	char script[8192], probe[PATH_MAX + 96];
+	static int seq;
+	size_t used;
+	pid_t pid = 0;
+	struct stat before, after;
+
+	snprintf(dir, PATH_MAX, "%s/hostile%d", test_tmpdir(), seq++);
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	snprintf(alt, sizeof(alt), "%s/alt", dir);
+	cr_assert_eq(mkdir(dir, 0755) | mkdir(bin, 0777) | mkdir(alt, 0777), 0);
+	/* nobody writes its pid file into DIR. */
+	chmod(dir, 0777);
+	/* nobody must reach and run it: the test's own tmpdir is private. */
+	chmod(test_tmpdir(), 0755);
+	snprintf(file, sizeof(file), "%s/%s", bin, name);
+	copy_file(fixture_path(name), file);
+	cr_assert_eq(stat(file, &before), 0);
+	snprintf(file, sizeof(file), "%s/%s", alt, name);
+	if (!strcmp(over, "fifo"))
+		cr_assert_eq(mkfifo(file, 0666), 0);
+	else
+		copy_file(fixture_path(name), file);
+	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
+	used = (size_t)snprintf(script, sizeof(script), "'%s/%s'", bin, name);
+	for (int i = 0; args && args[i]; i++)
+		used += (size_t)snprintf(script + used, sizeof(script) - used, " '%s'", args[i]);
+	/* Mount once the fixture has mapped its file; then just wait for it. */
+	snprintf(script + used, sizeof(script) - used,
+		 " & p=$!; sleep 0.3; mount --bind '%s' '%s' && echo $p > '%s.tmp' && "
+		 "mv '%s.tmp' '%s'; wait $p",
+		 alt, bin, pidf, pidf, pidf);
+	char *argv[] = {(char *)find_in_path("setpriv", "/usr/bin/setpriv"),
+			"--reuid=65534",
+			"--regid=65534",
+			"--clear-groups",
+			(char *)find_in_path("unshare", "/usr/bin/unshare"),
+			"-Urm",
+			"/bin/sh",
+			"-c",
+			script,
+			NULL};
+	snprintf(file, sizeof(file), "%s/out", dir);
+	/* The shell dies with the test (PR_SET_PDEATHSIG), the fixture with its namespace. */
+	spawn(argv, file, file);
+	for (int i = 0; i < 500 && !pid; i++) {
+		char *text = read_file(pidf, NULL);
+
+		if (text)
+			pid = (pid_t)atoi(text);
+		free(text);
+		if (!pid)
+			usleep(10 * 1000);
+	}
+	cr_assert_gt(pid, 0, "the hostile fixture did not start: %s", read_file(file, NULL));
+	/* Its view of its own binary is now the other file. */
+	snprintf(probe, sizeof(probe), "/proc/%d/root%s/%s", pid, bin, name);
+	cr_assert_eq(stat(probe, &after), 0);
+	cr_assert_neq(after.st_ino, before.st_ino, "the bind mount did not take");
+	return pid;
+}
+
+char *capture_stderr(int (*fn)(void *), void *arg, int *ret)
+{
+	char path[256];
+	int saved, fd;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/stderr-%d", test_tmpdir(), getpid());
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	dup2(fd, 2);
+	close(fd);
+	*ret = fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	text = read_file(path, NULL);
+	cr_assert_not_null(text);
+	unlink(path);
+	return text;
+}
+
+/* The value of "key":"..." in @line, copied into @out. */
+void json_str(const char *line, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p, *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = strstr(line, pat);
+	cr_assert(p != NULL, "no %s in span: %s", key, line);
+	p += strlen(pat);
+	end = strchr(p, '"');
+	cr_assert(end != NULL && (size_t)(end - p) < len, "bad %s in span: %s", key, line);
+	memcpy(out, p, end - p);
+	out[end - p] = '\0';
 }

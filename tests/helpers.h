@@ -13,6 +13,7 @@
 #define SANITIZED 1
 #else
 #define SANITIZED 0
+
 #endif
 
 struct metric_family;
@@ -43,6 +44,12 @@ void require_bpf(void);
 
 /* Temporary directory for this test process (created once). */
 const char *test_tmpdir(void);
+/* test_tmpdir()/@name (one of 8 static buffers, reused in turn). */
+const char *tmp_path(const char *name);
+
+struct profile;
+/* folded__write() of @p into a malloc'd string (asserts success). */
+char *folded_text(const struct profile *p);
 
 /* CI=true (or 1): a missing consumer fails the test instead of skipping it. */
 bool in_ci(void);
@@ -61,8 +68,17 @@ pid_t spawn(char *const argv[], const char *outpath, const char *errpath);
 /* A pid that existed and is gone: a child that exited and was reaped. */
 pid_t gone_pid(void);
 
+/* What fn(@arg) prints on stderr (malloc'd); its return value in *@ret. */
+char *capture_stderr(int (*fn)(void *), void *arg, int *ret);
+
 /* Occurrences of @needle in @text. */
 int count_of(const char *text, const char *needle);
+/* Sum of the counts of the folded-stack lines of @text that contain @needle. */
+uint64_t folded_sum(const char *text, const char *needle);
+/* The number right before the first @word in @text ("7568 stacked"); fails if none. */
+unsigned long long number_before(const char *text, const char *word);
+/* The number after "@name " at a line start of @text ("sleeper 2.0001"); -1 if none. */
+double named_value(const char *text, const char *name);
 
 /* The family called @name in @s; fails the test if there is none. */
 const struct metric_family *family(const struct metrics_snapshot *s, const char *name);
@@ -80,5 +96,20 @@ void skip_or_fail(const char *what);
 const char *go_bin(void);
 /* Run go tool pprof [a1 a2 a3] FILE; returns stdout (asserts success). */
 char *pprof_run(const char *file, const char *a1, const char *a2, const char *a3);
+
+/*
+ * A hostile target: fixture @name copied into a fresh directory DIR and run
+ * with @args (NULL-terminated, argv[1...]) as user nobody in its own user
+ * and mount namespace (setpriv + unshare -Urm); once it runs, it
+ * bind-mounts over DIR a directory holding, under the fixture's name, a
+ * FIFO (@over "fifo") or a valid copy of the fixture (@over "copy"): its
+ * mapped file's path then names something else than what it maps, for
+ * anyone who reads it through /proc/PID/root. Returns the fixture's PID
+ * (a process of another user: kill it, its namespace goes with it) and
+ * DIR in @dir (PATH_MAX bytes).
+ */
+pid_t spawn_hostile(const char *name, char *const args[], const char *over, char *dir);
+/* The value of "@key":"..." in the JSON @line into @out; fails the test if none or too long. */
+void json_str(const char *line, const char *key, char *out, size_t len);
 
 #endif

@@ -102,6 +102,24 @@ static int rx_record(struct rx *r, const char *buf, size_t hl, size_t bl)
 	return status;
 }
 
+/* @n bytes of filler, counted in reply_written; -1 once the client hangs up. */
+static int send_body(struct rx *r, int fd, size_t n)
+{
+	static const char chunk[65536];
+
+	while (n) {
+		ssize_t w = send(fd, chunk, n < sizeof(chunk) ? n : sizeof(chunk), MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		pthread_mutex_lock(&r->lock);
+		r->reply_written += (size_t)w;
+		pthread_mutex_unlock(&r->lock);
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static void rx_serve_conn(struct rx *r, int fd)
 {
 	size_t cap = 1 << 16, len = 0;
@@ -115,6 +133,7 @@ static void rx_serve_conn(struct rx *r, int fd)
 
 		while ((total = complete_request(buf, len, &hl, &bl))) {
 			int status, retry;
+			size_t body;
 			char resp[256];
 
 			/* A slow collector takes its time, but still stops with the test. */
@@ -126,12 +145,13 @@ static void rx_serve_conn(struct rx *r, int fd)
 			}
 			status = rx_record(r, buf, hl, bl);
 			retry = status != 200 && r->retry_after;
+			body = status == 200 ? r->reply_bytes : 0;
 			snprintf(resp, sizeof(resp),
 				 "HTTP/1.1 %d %s\r\nContent-Type: application/x-protobuf\r\n"
-				 "Content-Length: 0\r\n%s%s%s\r\n",
-				 status, reason_of(status), retry ? "Retry-After: " : "",
+				 "Content-Length: %zu\r\n%s%s%s\r\n",
+				 status, reason_of(status), body, retry ? "Retry-After: " : "",
 				 retry ? r->retry_after : "", retry ? "\r\n" : "");
-			if (write_all(fd, resp, strlen(resp)))
+			if (write_all(fd, resp, strlen(resp)) || send_body(r, fd, body))
 				goto out;
 			memmove(buf, buf + total, len - total);
 			len -= total;
@@ -238,6 +258,30 @@ const char *rx_url(const struct rx *r)
 
 /* ---- a raw HTTP/1.0 client ---------------------------------------------- */
 
+/* The whole reply on @fd into @r; 0 or -EPROTO. */
+static int read_reply(int fd, struct http_reply *r)
+{
+	size_t cap = 65536, n = 0;
+	ssize_t got;
+
+	r->raw = malloc(cap);
+	cr_assert_not_null(r->raw);
+	while ((got = read(fd, r->raw + n, cap - n - 1)) > 0) {
+		n += (size_t)got;
+		if (n + 1 == cap) {
+			cap *= 2;
+			r->raw = realloc(r->raw, cap);
+			cr_assert_not_null(r->raw);
+		}
+	}
+	r->raw[n] = '\0';
+	if (sscanf(r->raw, "HTTP/1.%*c %d", &r->status) != 1)
+		return -EPROTO;
+	r->body = strstr(r->raw, "\r\n\r\n");
+	r->body = r->body ? r->body + 4 : r->raw + n;
+	return 0;
+}
+
 void http_reply_free(struct http_reply *r)
 {
 	free(r->raw);
@@ -251,8 +295,6 @@ int http_request(int family, unsigned int port, const char *method, const char *
 	struct timeval tv = {.tv_sec = 10};
 	socklen_t len;
 	char req[2048];
-	size_t cap = 65536, n = 0;
-	ssize_t got;
 	int fd, err = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -284,23 +326,60 @@ int http_request(int family, unsigned int port, const char *method, const char *
 		err = -EIO;
 		goto out;
 	}
-	r->raw = malloc(cap);
-	cr_assert_not_null(r->raw);
-	while ((got = read(fd, r->raw + n, cap - n - 1)) > 0) {
-		n += (size_t)got;
-		if (n + 1 == cap) {
-			cap *= 2;
-			r->raw = realloc(r->raw, cap);
-			cr_assert_not_null(r->raw);
-		}
+	err = read_reply(fd, r);
+out:
+	close(fd);
+	return err;
+}
+
+/* A loopback TCP socket from @src (NULL: any) connected to @port; fd or -errno. */
+static int connect_from(const char *src, unsigned int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in s = {.sin_family = AF_INET};
+	struct timeval tv = {.tv_sec = 10};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (src && (inet_pton(AF_INET, src, &s.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&s, sizeof(s)))) {
+		close(fd);
+		return -EADDRNOTAVAIL;
 	}
-	r->raw[n] = '\0';
-	if (sscanf(r->raw, "HTTP/1.%*c %d", &r->status) != 1) {
-		err = -EPROTO;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int idle_connection_from(const char *src, unsigned int port)
+{
+	return connect_from(src, port);
+}
+
+int http_get_from(const char *src, unsigned int port, const char *path, const char *header,
+		  struct http_reply *r)
+{
+	char req[2048];
+	int fd, err = 0;
+
+	memset(r, 0, sizeof(*r));
+	fd = connect_from(src, port);
+	if (fd < 0)
+		return fd;
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n%s%s\r\n", path,
+		 header ? header : "", header ? "\r\n" : "");
+	if (write_all(fd, req, strlen(req))) {
+		err = -EIO;
 		goto out;
 	}
-	r->body = strstr(r->raw, "\r\n\r\n");
-	r->body = r->body ? r->body + 4 : r->raw + n;
+	err = read_reply(fd, r);
 out:
 	close(fd);
 	return err;
@@ -338,7 +417,11 @@ char *protoc_decode(const struct rx_req *q, const char *type, const char *proto)
 
 char *node_decode(const struct rx_req *q, const char *kind)
 {
-	const char *file = save_body(q, "body-node.pb");
+	return node_decode_file(save_body(q, "body-node.pb"), kind);
+}
+
+char *node_decode_file(const char *file, const char *kind)
+{
 	char *out = NULL, *err = NULL;
 	int rc;
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RX_MAX 256
+#define RX_MAX 2048 /* an agent run of 22 s pushes ~400 span requests */
 
 struct rx_req {
 	char path[256];
@@ -28,6 +28,9 @@ struct rx {
 	int nscript;
 	const char *retry_after; /* Retry-After on non-2xx answers */
 	int delay_ms;		 /* before each answer: a slow collector */
+	size_t reply_bytes;	 /* body of each 200 answer: a chatty collector */
+
+	size_t reply_written; /* bytes of those bodies the client took */
 
 	int lfd, port, stopfd[2];
 	pthread_t th;
@@ -63,11 +66,22 @@ struct http_reply {
 int http_request(int family, unsigned int port, const char *method, const char *path,
 		 struct http_reply *r);
 void http_reply_free(struct http_reply *r);
+/*
+ * GET @path from 127.0.0.1:@port as client address @src (NULL: the
+ * kernel's choice; any 127.x.y.z works on loopback), with header @header
+ * ("Authorization: Basic ...") unless NULL. 0 or -errno.
+ */
+int http_get_from(const char *src, unsigned int port, const char *path, const char *header,
+		  struct http_reply *r);
+/* A TCP connection to 127.0.0.1:@port from @src that sends nothing; its fd. */
+int idle_connection_from(const char *src, unsigned int port);
 
 /* `protoc --decode=TYPE` of @q's body against OTel's published .proto. */
 char *protoc_decode(const struct rx_req *q, const char *type, const char *proto);
 /* tests/otlp_decode.js: OpenTelemetry JS's own decoder, as plain lines. */
 char *node_decode(const struct rx_req *q, const char *kind);
+/* The same for a file: @kind "traces-json" reads OTLP-JSON lines. */
+char *node_decode_file(const char *path, const char *kind);
 /* Spans in a /v1/traces body, counted with the protobuf-c decoder. */
 unsigned int spans_in(const struct rx_req *q);
 

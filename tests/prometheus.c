@@ -128,3 +128,21 @@ char *prometheus_wait_query(unsigned int api_port, const char *q, const char *wa
 	} while (now_s() - t0 < 60);
 	return v;
 }
+
+int promtool_check(const char *text, char **out)
+{
+	char path[256], cmd[512], *err = NULL;
+	FILE *f;
+	int rc;
+
+	require_path("/usr/bin/promtool", X_OK, "promtool");
+	snprintf(path, sizeof(path), "%s/promtool-%d.txt", test_tmpdir(), getpid());
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "exec /usr/bin/promtool check metrics < '%s' 2>&1", path);
+	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, out, &err);
+	free(err);
+	return rc;
+}

@@ -21,4 +21,10 @@ char *prometheus_query(unsigned int api_port, const char *q);
 /* prometheus_query() until it answers @want, for up to 60 s; the last answer. */
 char *prometheus_wait_query(unsigned int api_port, const char *q, const char *want);
 
+/*
+ * `promtool check metrics` (lint included) of exposition text @text:
+ * its exit status, what it printed into *@out (malloc'd). Skips without it.
+ */
+int promtool_check(const char *text, char **out);
+
 #endif

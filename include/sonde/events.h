@@ -22,6 +22,12 @@
 enum sonde_event_kind {
 	SONDE_EV_SAMPLE = 1,
 	SONDE_EV_SPAN = 2,
+	SONDE_EV_FREE = 3,
+	SONDE_EV_ALLOC_ADDR = 4,
+	SONDE_EV_PROC = 5,
+	SONDE_EV_TLS_DATA = 6,
+	SONDE_EV_TLS_CLOSE = 7,
+	SONDE_EV_TLS_PROC = 8,
 };
 
 /*
@@ -59,11 +65,31 @@ struct sonde_sample {
 	__u64 user_bp;
 	__u32 stack_len; /* bytes of stack snapshot after the ips */
 	__u32 stack_err; /* errno (positive) of the page read that ended the copy early */
+	/*
+	 * What the sample weighs, per probe: cpu 1 (a tick); offcpu the
+	 * nanoseconds it stands for; alloc the bytes requested; faults 1.
+	 */
+	__u64 value;
+	/* alloc: the block's address (0 unknown); faults: the faulting address. */
+	__u64 addr;
+	/*
+	 * The probed call active on the thread when the sample was taken
+	 * (sonde trace -f with a stack probe; bpf/callstack.bpf.h), read in
+	 * the kernel from the uprobe program's per-thread call stack: the
+	 * innermost live one, with the ids its span event carries and its
+	 * function (the attach cookie). span_id 0: no probed call was active
+	 * (or it is not counted: it entered before the run was armed).
+	 */
+	__u64 span_id;
+	__u64 trace_id_hi;
+	__u64 trace_id_lo;
+	__u32 func_id;
+	__u32 pad;
 	/* The ips, then the stack snapshot; a page of slack keeps BPF's bounds simple. */
 	__u64 ips[2 * SONDE_MAX_STACK + (SONDE_MAX_STACK_BYTES + SONDE_PAGE_SIZE) / 8];
 };
 
-#define SONDE_SAMPLE_HDR_SIZE 88
+#define SONDE_SAMPLE_HDR_SIZE 136
 #define SONDE_SAMPLE_SIZE(nr, stack_len) \
 	(SONDE_SAMPLE_HDR_SIZE + (nr) * sizeof(__u64) + (stack_len))
 
@@ -71,6 +97,8 @@ _Static_assert(sizeof(struct sonde_sample) ==
 		       SONDE_SAMPLE_HDR_SIZE + 2 * SONDE_MAX_STACK * 8 +
 			       SONDE_MAX_STACK_BYTES + SONDE_PAGE_SIZE,
 	       "struct sonde_sample layout changed");
+_Static_assert(__builtin_offsetof(struct sonde_sample, ips) == SONDE_SAMPLE_HDR_SIZE,
+	       "struct sonde_sample header size changed");
 
 /* Per-CPU failure counters, indexed by enum sonde_stat. */
 enum sonde_stat {
@@ -79,7 +107,61 @@ enum sonde_stat {
 	SONDE_STAT_KSTACK_ERR, /* bpf_get_stack(kernel) failed */
 	SONDE_STAT_USTACK_ERR, /* bpf_get_stack(user) failed */
 	SONDE_STAT_STACK_COPY_ERR, /* no byte of the user stack could be copied */
+	SONDE_STAT_PRE_EXEC, /* events of a launched command before its exec (left out) */
 	SONDE_STAT_MAX,
+};
+
+/* offcpu's counters, after the common ones (same map). */
+enum sonde_offcpu_stat {
+	SONDE_OSTAT_WAITS = SONDE_STAT_MAX, /* waits of at least min_ns */
+	SONDE_OSTAT_WAIT_NS, /* their exact total, ns */
+	SONDE_OSTAT_SHORT, /* waits under min_ns: counted, not stacked */
+	SONDE_OSTAT_SHORT_NS,
+	SONDE_OSTAT_KEPT, /* waits chosen for a stack (all with prob = 1) */
+	SONDE_OSTAT_MERGED, /* kept while an earlier wait of the thread awaited its stack */
+	SONDE_OSTAT_PENDING_FULL, /* pending map full: the wait is lost */
+	SONDE_OSTAT_SCHED_ERR, /* task work refused: sent with the kernel stack only */
+	SONDE_OSTAT_SCRATCH_BUSY, /* every sample slot in use: the wait is lost */
+	SONDE_OSTAT_MAX,
+};
+
+/* alloc's counters, after the common ones. */
+enum sonde_alloc_stat {
+	SONDE_ASTAT_CALLS = SONDE_STAT_MAX, /* allocation calls seen (every one) */
+	SONDE_ASTAT_BYTES, /* bytes they requested (exact, sampled or not) */
+	SONDE_ASTAT_FREES, /* free() calls of a non-NULL pointer seen (--inuse) */
+	SONDE_ASTAT_FREES_TRACKED, /* of those, blocks that were sampled */
+	SONDE_ASTAT_LIVE_FULL, /* live-block map full: block not tracked */
+	SONDE_ASTAT_FAILED, /* allocations that returned NULL (not counted) */
+	SONDE_ASTAT_MAX,
+};
+
+/*
+ * alloc with --inuse: the address a sampled allocation returned
+ * (SONDE_EV_ALLOC_ADDR, right after its sample on the same thread; 0 if
+ * it failed), or a sampled block freed or moved by realloc
+ * (SONDE_EV_FREE; sent only for blocks the kernel tracks as live).
+ */
+struct sonde_block {
+	__u32 kind; /* SONDE_EV_ALLOC_ADDR or SONDE_EV_FREE */
+	__u32 pid;
+	__u32 tid;
+	__u32 pad;
+	__u64 addr;
+	__u64 time_ns;
+};
+
+_Static_assert(sizeof(struct sonde_block) == 32, "struct sonde_block layout changed");
+
+/* alloc functions, the attach cookie of each probe. */
+enum sonde_alloc_fn {
+	SONDE_AFN_MALLOC = 0, /* malloc(size), operator new(size) */
+	SONDE_AFN_CALLOC, /* calloc(n, size) */
+	SONDE_AFN_REALLOC, /* realloc(ptr, size) */
+	SONDE_AFN_MEMALIGN, /* memalign/aligned_alloc(align, size) */
+	SONDE_AFN_POSIX_MEMALIGN, /* posix_memalign(&ptr, align, size) */
+	SONDE_AFN_VALLOC, /* valloc(size), pvalloc(size) */
+	SONDE_AFN_MAX,
 };
 
 /*
@@ -189,7 +271,181 @@ enum sonde_trace_stat {
 	SONDE_TSTAT_EXIT_FRAMES, /* frames still active when their thread exited */
 	SONDE_TSTAT_THREADS_FULL, /* per-thread map full: call not timed */
 	SONDE_TSTAT_THREAD_EXITS, /* per-thread stacks reclaimed at thread exit */
+	/*
+	 * Counted frames pushed, and roots announced but not counted (entered
+	 * while disarmed): PUSHED - NOT_COUNTED - TIMED - ABANDONED -
+	 * EXIT_FRAMES is the number of counted calls in flight (the collector
+	 * waits for them at the end).
+	 */
+	SONDE_TSTAT_PUSHED,
+	SONDE_TSTAT_NOT_COUNTED,
 	SONDE_TSTAT_MAX,
+};
+
+/*
+ * Values of the session's target map (TGID keys): a target, or a launched
+ * command that has not exec'd yet. Between its fork and its exec it runs
+ * sonde's code: the stack probes leave its samples out (bpf/sample.bpf.h)
+ * and its exec makes it SONDE_TARGET_ON (bpf/procevents.bpf.c).
+ */
+enum sonde_target_state {
+	SONDE_TARGET_ON = 1,
+	SONDE_TARGET_PRE_EXEC = 2,
+};
+
+/*
+ * The tls probe (sonde llm): payload bytes of TLS connections (SSL_write/
+ * SSL_read through uprobes) and of plaintext TCP sockets (write/read
+ * syscalls), in stream order per connection and direction. A call's
+ * buffer goes out as as many records as it takes: nothing is cut to a
+ * fixed size. Records come in three capacities so short reads (SSE events)
+ * do not take a large record's room in the ring; len says what is used.
+ * Bytes that could not be sent (ring full, unreadable memory) are counted
+ * per connection and direction and reported in the next record's gap (or
+ * the close record's), so the decoder knows exactly what it missed.
+ */
+#define SONDE_TLS_CHUNK_SMALL 464
+#define SONDE_TLS_CHUNK_MEDIUM 4048
+#define SONDE_TLS_CHUNK_MAX 32720
+
+enum sonde_tls_dir {
+	SONDE_TLS_WRITE = 0, /* sent by the process: requests */
+	SONDE_TLS_READ = 1,  /* received: responses */
+};
+
+enum sonde_tls_source {
+	SONDE_TLS_SRC_SSL = 0,	  /* conn is the SSL * (per process) */
+	SONDE_TLS_SRC_SOCKET = 1, /* conn is the kernel's struct sock * */
+};
+
+struct sonde_tls_hdr {
+	__u32 kind; /* SONDE_EV_TLS_DATA */
+	__u32 pid;
+	__u32 tid;
+	__u32 dir;    /* enum sonde_tls_dir */
+	__u32 source; /* enum sonde_tls_source */
+	__u32 len;    /* bytes used in data[] */
+	__u64 conn;
+	/*
+	 * CLOCK_MONOTONIC: the write's entry (every record of one write
+	 * carries it), or the read's return.
+	 */
+	__u64 ts_ns;
+	__u64 gap; /* bytes of this direction lost just before data[] */
+};
+
+_Static_assert(sizeof(struct sonde_tls_hdr) == 48, "struct sonde_tls_hdr layout changed");
+
+/* The largest record; smaller ones have the same header and less data. */
+struct sonde_tls_data {
+	struct sonde_tls_hdr h;
+	char data[SONDE_TLS_CHUNK_MAX];
+};
+
+_Static_assert((sizeof(struct sonde_tls_hdr) + SONDE_TLS_CHUNK_SMALL) % 8 == 0 &&
+		       (sizeof(struct sonde_tls_hdr) + SONDE_TLS_CHUNK_MEDIUM) % 8 == 0 &&
+		       sizeof(struct sonde_tls_data) % 8 == 0,
+	       "tls record capacities keep 8-byte alignment");
+
+/* A connection ended (SSL_free/SSL_shutdown, close(2)). */
+struct sonde_tls_close {
+	__u32 kind; /* SONDE_EV_TLS_CLOSE */
+	__u32 pid;
+	__u32 tid;
+	__u32 source;
+	__u64 conn;
+	__u64 ts_ns;
+	__u64 gap[2]; /* bytes lost per direction since the last data record */
+};
+
+_Static_assert(sizeof(struct sonde_tls_close) == 48, "struct sonde_tls_close layout changed");
+
+enum sonde_tls_proc_event {
+	SONDE_TLS_EXEC = 1, /* a process (a target, or any with -a) exec'd */
+	SONDE_TLS_EXIT = 2, /* a target process exited */
+};
+
+struct sonde_tls_proc {
+	__u32 kind; /* SONDE_EV_TLS_PROC */
+	__u32 pid;
+	__u32 event; /* enum sonde_tls_proc_event */
+	__u32 pad;
+	__u64 ts_ns;
+};
+
+_Static_assert(sizeof(struct sonde_tls_proc) == 24, "struct sonde_tls_proc layout changed");
+
+/*
+ * How a probed function passes the byte count (the attach cookie): the
+ * return value (SSL_write, SSL_read), or a size_t * argument, the 4th
+ * (SSL_write_ex, SSL_read_ex, OpenSSL's ssl_*_internal) or the 5th
+ * (OpenSSL 3.2+'s ssl_write_internal, which takes flags first).
+ */
+enum sonde_tls_flavor {
+	SONDE_TLS_RET = 0,
+	SONDE_TLS_EX4 = 4,
+	SONDE_TLS_EX5 = 5,
+};
+
+/* Per-CPU counters of the tls probe, indexed by enum sonde_tls_stat. */
+enum sonde_tls_stat {
+	SONDE_TLSSTAT_CALLS = 0,     /* SSL reads and writes that moved bytes */
+	SONDE_TLSSTAT_SOCK_CALLS,    /* socket reads and writes that moved bytes */
+	SONDE_TLSSTAT_BYTES,	     /* payload bytes sent to the collector */
+	SONDE_TLSSTAT_RECORDS,	     /* data records sent */
+	SONDE_TLSSTAT_LOST_RING,     /* bytes lost: ring buffer full */
+	SONDE_TLSSTAT_LOST_READ,     /* bytes lost: user memory unreadable */
+	SONDE_TLSSTAT_SKIPPED,	     /* bytes not sent on purpose (not POST, not HTTP) */
+	SONDE_TLSSTAT_STACKS,	     /* request stacks sent */
+	SONDE_TLSSTAT_STACK_DROPS,   /* request stacks lost (ring full) */
+	SONDE_TLSSTAT_ARGS_FULL,     /* calls untracked: per-thread table full */
+	SONDE_TLSSTAT_CONNS_FULL,    /* connection state evicted early (LRU full) */
+	SONDE_TLSSTAT_EVENTS_LOST,   /* close/exec/exit records lost (ring full) */
+	SONDE_TLSSTAT_MAX,
+};
+
+/*
+ * Process events of the session's target set (bpf/procevents.bpf.c):
+ * every exec on the host when discovery asks for them, the forks and
+ * exits of targets and, while stack probes run, the execs and mappings of
+ * code of targets (perf's COMM/MMAP/EXIT records: the collector reads a
+ * process's maps then, before a short-lived process is gone, and forgets
+ * them once the samples taken before its exit are done). PIDs are in
+ * sonde's PID namespace (bpf/pidns.bpf.h).
+ */
+enum sonde_proc_op {
+	SONDE_PROC_EXEC = 1, /* pid exec'd (any process, with discovery): a new image */
+	SONDE_PROC_FORK = 2, /* target ppid forked pid (now a target too, with follow) */
+	SONDE_PROC_EXIT = 3, /* target pid exited (left the target set) */
+	SONDE_PROC_MMAP = 4, /* target pid mapped a file with PROT_EXEC at [addr, addr + len) */
+};
+
+/* struct sonde_proc_event flags: what concerns the stack probes' symbolization. */
+enum sonde_proc_flag {
+	SONDE_PROC_F_TARGET = 1, /* pid is a target (-a, or in the target map) */
+};
+
+struct sonde_proc_event {
+	__u32 kind; /* SONDE_EV_PROC */
+	__u32 op;   /* enum sonde_proc_op */
+	__u32 pid;
+	__u32 ppid; /* FORK: the parent; otherwise 0 */
+	__u64 time_ns; /* CLOCK_MONOTONIC */
+	__u64 addr; /* MMAP: the mapping; otherwise 0 */
+	__u64 len;
+	__u32 flags; /* SONDE_PROC_F_* */
+	__u32 pad;
+	char comm[SONDE_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct sonde_proc_event) == 64, "struct sonde_proc_event layout changed");
+
+/* Per-CPU counters of the procevents program, indexed by enum sonde_proc_stat. */
+enum sonde_proc_stat {
+	SONDE_PSTAT_EVENTS = 0, /* events sent */
+	SONDE_PSTAT_RB_DROPS,	/* ring full: event lost */
+	SONDE_PSTAT_TARGETS_FULL, /* a forked child could not join the target map */
+	SONDE_PSTAT_MAX,
 };
 
 #endif /* SONDE_EVENTS_H */

@@ -1,0 +1,133 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Cost of sonde llm's tls probe on a TLS client (bench/tls_work.c, over
+# libssl.so.3 on loopback), against the untraced client, the floor (empty
+# uprobe + uretprobe programs at the very functions sonde probes:
+# bench/uprobe_floor PID LIB tls) and a bpftrace one-liner counting
+# SSL_write/SSL_read bytes. Configurations alternate within every round
+# (A B A B, the order rotated each round); medians over the rounds;
+# "added" is per call above the untraced client, in the client's CPU time
+# and in wall time.
+#
+#   raw:  round trips that are not HTTP (sonde copies nothing of them)
+#   http: LLM calls on one keep-alive connection (sonde copies and
+#         decodes every byte both ways)
+#   bulk: one LLM call answering BULK_MB: the transfer's slowdown
+#
+# usage: sudo bench/tls_overhead.sh BUILD_DIR [ROUNDS=5] [CALLS=20000] [SIZE=1024] [BULK_MB=200]
+set -euo pipefail
+
+build=${1:?usage: tls_overhead.sh BUILD_DIR [ROUNDS] [CALLS] [SIZE] [BULK_MB]}
+rounds=${2:-5}
+calls=${3:-20000}
+size=${4:-1024}
+bulk_mb=${5:-200}
+build=$(cd "$build" && pwd)
+work=$build/bench/tls_work
+floor=$build/bench/uprobe_floor
+sonde=$build/sonde
+lib=/usr/lib/x86_64-linux-gnu/libssl.so.3
+tmp=$(mktemp -d /tmp/sonde-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+for f in "$work" "$floor" "$sonde" "$lib"; do
+	[[ -e $f ]] || { echo "tls_overhead: $f is missing: build first (ninja -C $build)" >&2; exit 1; }
+done
+have_bpftrace=1
+command -v bpftrace >/dev/null || { have_bpftrace=0; echo "tls_overhead: no bpftrace; skipping it" >&2; }
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
+	-subj /CN=localhost 2>/dev/null
+
+# What a user would type: bytes moved by SSL_write and SSL_read, by process.
+bt_prog="uprobe:$lib:SSL_write { @w[pid] = sum(arg2); } uretprobe:$lib:SSL_read /retval > 0/ { @r[pid] = sum(retval); }"
+
+# wait_for FILE TEXT: until FILE holds TEXT (10 s at most).
+wait_for() {
+	for ((i = 0; i < 200; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "tls_overhead: no '$2' in $1" >&2
+	return 1
+}
+
+# run CONFIG MODE N SIZE: prints "cpu_ns wall_ns seconds" per call for one run.
+run() {
+	local cfg=$1 mode=$2 n=$3 sz=$4 pid wpid tracer=
+	rm -f "$tmp/go" "$tmp/out" "$tmp/err" "$tmp/bt"
+	mkfifo "$tmp/go"
+	"$work" "$tmp/cert.pem" "$tmp/key.pem" "$mode" "$n" "$sz" <"$tmp/go" >"$tmp/out" &
+	wpid=$!
+	exec 9>"$tmp/go"
+	wait_for "$tmp/out" '^ready'
+	pid=$(awk '/^ready/ { print $2 }' "$tmp/out")
+	case $cfg in
+	base) ;;
+	floor) "$floor" "$pid" "$lib" tls & tracer=$!; sleep 1 ;;
+	sonde) "$sonde" llm -p "$pid" >/dev/null 2>"$tmp/err" & tracer=$!
+		wait_for "$tmp/err" 'TLS through' ;;
+	sonde_spans) "$sonde" llm -p "$pid" --spans "$tmp/spans.jsonl" >/dev/null 2>"$tmp/err" &
+		tracer=$!
+		wait_for "$tmp/err" 'TLS through' ;;
+	bpftrace) bpftrace -p "$pid" -e "$bt_prog" >"$tmp/bt" 2>&1 & tracer=$!
+		wait_for "$tmp/bt" 'Attaching' ;;
+	esac
+	sleep 0.3
+	echo go >&9
+	exec 9>&-
+	wait "$wpid"
+	if [[ -n $tracer ]]; then
+		kill -INT "$tracer" 2>/dev/null || true
+		wait "$tracer" 2>/dev/null || true
+	fi
+	awk '/^calls/ { print $6, $4, $8 }' "$tmp/out"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+configs=(base floor sonde sonde_spans)
+((have_bpftrace)) && configs+=(bpftrace)
+bulk_calls=$((bulk_mb * 64))
+for mode in raw http bulk; do
+	n=$calls sz=$size
+	[[ $mode == bulk ]] && n=$bulk_calls sz=16384
+	rm -f "$tmp"/*.cpu "$tmp"/*.wall
+	echo "tls_overhead $mode: $rounds rounds x ${#configs[@]} configurations," \
+		"$([[ $mode == bulk ]] && echo "$bulk_mb MiB in 16 KiB writes" || echo "$n calls of $sz bytes")"
+	for ((r = 0; r < rounds; r++)); do
+		for ((i = 0; i < ${#configs[@]}; i++)); do
+			cfg=${configs[(i + r) % ${#configs[@]}]}
+			read -r cpu wall secs < <(run "$cfg" "$mode" "$n" "$sz")
+			echo "$cpu" >>"$tmp/$cfg.cpu"
+			echo "$wall" >>"$tmp/$cfg.wall"
+			echo "$secs" >>"$tmp/$cfg.secs"
+			printf '  round %d %-12s cpu %10.1f ns/call  wall %10.1f ns/call\n' "$r" "$cfg" "$cpu" "$wall"
+		done
+	done
+	declare -A mc mw ms
+	for cfg in "${configs[@]}"; do
+		mc[$cfg]=$(median <"$tmp/$cfg.cpu")
+		mw[$cfg]=$(median <"$tmp/$cfg.wall")
+		ms[$cfg]=$(median <"$tmp/$cfg.secs")
+	done
+	rm -f "$tmp"/*.secs
+	if [[ $mode == bulk ]]; then
+		printf '%-12s %10s %10s %10s\n' config seconds MiB/s slowdown
+		for cfg in "${configs[@]}"; do
+			awk -v c="$cfg" -v s="${ms[$cfg]}" -v s0="${ms[base]}" -v mb="$bulk_mb" \
+				'BEGIN { printf "%-12s %10.3f %10.1f %9.2fx\n", c, s, mb / s, s / s0 }'
+		done
+		continue
+	fi
+	printf '%-12s %12s %12s %14s %14s\n' config cpu_ns/call wall_ns/call added_cpu_ns added_wall_ns
+	for cfg in "${configs[@]}"; do
+		awk -v c="$cfg" -v a="${mc[$cfg]}" -v b="${mw[$cfg]}" -v a0="${mc[base]}" -v b0="${mw[base]}" \
+			'BEGIN { printf "%-12s %12.1f %12.1f %14.1f %14.1f\n", c, a, b, a - a0, b - b0 }'
+	done
+	ratio() { awk -v x="$1" -v y="$2" -v z="$3" 'BEGIN { printf "%.2f", (x - z) / (y - z) }'; }
+	echo "ratio sonde/floor (added cpu):  $(ratio "${mc[sonde]}" "${mc[floor]}" "${mc[base]}")"
+	((have_bpftrace)) &&
+		echo "ratio sonde/bpftrace (added cpu): $(ratio "${mc[sonde]}" "${mc[bpftrace]}" "${mc[base]}")"
+	echo
+done

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * What every stack-sampling probe's BPF program shares (cpu, offcpu,
+ * alloc, faults): the target filter, the sample
+ * ring, the per-CPU sample slots, the failure counters, and the capture
+ * of kernel and user stacks (frame-pointer walks, and in DWARF mode the
+ * user registers and a snapshot of the user stack for the collector to
+ * unwind with the binaries' CFI: distro binaries have no frame pointers).
+ * Include once, after vmlinux.h and the libbpf headers.
+ */
+#ifndef SONDE_BPF_SAMPLE_H
+#define SONDE_BPF_SAMPLE_H
+
+#include "sonde/events.h"
+#include "pidns.bpf.h"
+#include "callstack.bpf.h"
+#include "wakeup.bpf.h"
+
+#define EFAULT 14
+
+/* Set by the collector before load. */
+const volatile __u32 target_all = 0;   /* 1: every process (-a) */
+const volatile __u32 capture_kernel = 1;
+/* Wake the collector only when this much data waits; it polls on a timer. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+/* Bytes of user stack to copy per sample; 0 = frame pointers only. */
+const volatile __u32 stack_size = 0;
+/*
+ * Set by the collector when every probe of the run is attached, cleared at
+ * the end: every probe counts from the same moment.
+ */
+volatile __u32 armed = 0;
+
+/*
+ * 1 when the uprobe probe runs in the same session: samples are tagged
+ * with the probed call active on their thread, read from its per-thread
+ * call stacks (callstack.bpf.h), which the collector puts in place of
+ * @calls before load (@calls_slot_mask + 1 slots). 0: no lookup at all.
+ */
+const volatile __u32 tag_calls = 0;
+const volatile __u32 calls_slot_mask = 0;
+
+/*
+ * TGIDs to sample: the session's target map, shared by every probe and
+ * kept by bpf/procevents.bpf.c (forks followed, exits removed).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096 * 1024); /* resized by the collector */
+} samples SEC(".maps");
+
+/*
+ * A sample is built here, one slot per CPU (indexed by CPU id, sized by the
+ * collector): with its stack snapshot it is larger than both the 512-byte
+ * BPF stack and the 32 KiB limit of a per-CPU map value.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sonde_sample);
+} scratch SEC(".maps");
+
+/* The uprobe program's call stacks with tag_calls; a one-slot stand-in otherwise. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_stack);
+} calls SEC(".maps");
+
+/* Counters, enum sonde_stat and the probe's own after it (sized by the collector). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	stat_add(idx, 1);
+}
+
+/*
+ * @tgid (in sonde's PID namespace, bpf/pidns.bpf.h; 0 for a task outside
+ * it, never a target) is watched, and the run is armed. A launched
+ * command before its exec is sonde's forked code, not the command: left
+ * out (counted).
+ */
+static __always_inline bool is_target(__u32 tgid)
+{
+	__u32 *t;
+
+	if (!armed || (!tgid && pidns_ino))
+		return false;
+	if (target_all)
+		return true;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	if (t && *t == SONDE_TARGET_PRE_EXEC) {
+		stat_inc(SONDE_STAT_PRE_EXEC);
+		return false;
+	}
+	return t != NULL;
+}
+
+/* Offset in ips[] (bytes) past which a snapshot chunk may not start. */
+#define STACK_OFF_MAX (2 * SONDE_MAX_STACK * 8 + SONDE_MAX_STACK_BYTES)
+
+/*
+ * Copy the current task's user registers and up to stack_size bytes of
+ * its user stack from sp upward to byte offset @off of ips[]. Page by
+ * page: a read that would cross the top of the stack mapping fails as a
+ * whole, so the pages below it are kept. Returns the bytes copied.
+ */
+static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	__u64 copied = 0;
+	__u64 sp;
+
+	/* Kernel threads have no user stack. */
+	if (!BPF_CORE_READ(task, mm))
+		return 0;
+	/*
+	 * The registers saved at the kernel entry: the interrupted user state
+	 * for a tick in user mode, the syscall's caller for one in the kernel.
+	 */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	s->user_ip = PT_REGS_IP_CORE(regs);
+	s->user_sp = PT_REGS_SP_CORE(regs);
+	s->user_bp = PT_REGS_FP_CORE(regs);
+	sp = s->user_sp;
+	if (!sp)
+		return 0;
+	for (int i = 0; i < SONDE_MAX_STACK_BYTES / SONDE_PAGE_SIZE + 1; i++) {
+		__u64 chunk, at;
+		long err;
+
+		if (copied >= stack_size)
+			break;
+		chunk = SONDE_PAGE_SIZE - ((sp + copied) & (SONDE_PAGE_SIZE - 1));
+		if (chunk > stack_size - copied)
+			chunk = stack_size - copied;
+		at = off + copied;
+		/*
+		 * Bounds the verifier can follow: at + chunk stays inside
+		 * ips[]. The barriers keep clang from checking one copy of a
+		 * value and passing another.
+		 */
+		barrier_var(chunk);
+		barrier_var(at);
+		if (at > STACK_OFF_MAX || chunk > SONDE_PAGE_SIZE)
+			break;
+		err = bpf_probe_read_user((char *)s->ips + at, chunk, (void *)(sp + copied));
+		if (err) {
+			s->stack_err = -err;
+			break;
+		}
+		copied += chunk;
+	}
+	if (!copied)
+		stat_inc(SONDE_STAT_STACK_COPY_ERR);
+	return copied;
+}
+
+/*
+ * The probed call the current thread is in, into @s (tag_calls). The
+ * innermost live frame wins: a sample in a probed callee belongs to the
+ * callee's span (the caller's is its parent, and the trace id is the
+ * same). Frames whose entry SP is below the thread's user SP were left by
+ * longjmp or an exception and are skipped, as the uprobe program skips
+ * them at its next hit. Every caller runs in the thread's own context
+ * (a perf event on it, a uprobe, a task work), so the thread's user
+ * registers are where it left user mode.
+ */
+static __always_inline void tag_call(struct sonde_sample *s)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), d;
+	struct thread_stack *t;
+	struct frame *f = NULL;
+	struct pt_regs *regs;
+	__u64 sp;
+
+	s->span_id = 0;
+	s->trace_id_hi = 0;
+	s->trace_id_lo = 0;
+	s->func_id = 0;
+	s->pad = 0;
+	if (!tag_calls || !tid)
+		return;
+	t = callstack_find(&calls, calls_slot_mask, tid);
+	if (!t)
+		return;
+	d = t->depth;
+	if (!d)
+		return;
+	if (d > MAX_DEPTH)
+		d = MAX_DEPTH;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	sp = PT_REGS_SP_CORE(regs);
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		if (!d)
+			return;
+		f = &t->f[frame_idx(d - 1)];
+		if (f->sp >= sp)
+			break;
+		d--;
+	}
+	/* A tree entered before the arm has no ids (uprobe.bpf.c's counted). */
+	if (!d || !f || !f->counted)
+		return;
+	s->span_id = f->span_id;
+	s->trace_id_hi = t->trace_id_hi;
+	s->trace_id_lo = t->trace_id_lo;
+	s->func_id = f->func_id;
+}
+
+/* The header of a sample of the current task. */
+static __always_inline void sample_init(struct sonde_sample *s, __u64 value, __u64 addr)
+{
+	__u64 id = sonde_pid_tgid();
+
+	s->kind = SONDE_EV_SAMPLE;
+	s->pid = id >> 32;
+	s->tid = (__u32)id;
+	s->cpu = bpf_get_smp_processor_id();
+	s->time_ns = bpf_ktime_get_ns();
+	s->kstack_nr = 0;
+	s->ustack_nr = 0;
+	s->kstack_err = 0;
+	s->ustack_err = 0;
+	s->user_ip = 0;
+	s->user_sp = 0;
+	s->user_bp = 0;
+	s->stack_len = 0;
+	s->stack_err = 0;
+	s->value = value;
+	s->addr = addr;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	tag_call(s);
+}
+
+/*
+ * Put back, in the stack snapshot at byte @off of ips[] (@len bytes from
+ * user_sp up), the return addresses the uprobe program's return probes
+ * replaced with their trampoline: the frames of the thread's probed calls
+ * whose return slot the snapshot holds (tag_calls, x86).
+ */
+static __always_inline void restore_returns(struct sonde_sample *s, __u32 off, __u32 len)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), d;
+	struct thread_stack *t;
+
+	if (!tag_calls || !tid || !s->user_sp)
+		return;
+	t = callstack_find(&calls, calls_slot_mask, tid);
+	if (!t)
+		return;
+	d = t->depth;
+	if (d > MAX_DEPTH)
+		d = MAX_DEPTH;
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		struct frame *f;
+		__u64 o, at;
+
+		if (i >= d)
+			break;
+		f = &t->f[frame_idx(i)];
+		o = f->sp - s->user_sp;
+		if (!f->ret || f->sp < s->user_sp || o + 8 > len || (o & 7))
+			continue;
+		at = off + o;
+		barrier_var(at);
+		if (at > STACK_OFF_MAX)
+			continue;
+		*(__u64 *)((char *)s->ips + at) = f->ret;
+	}
+}
+
+static __always_inline __u32 stack_nr(long bytes)
+{
+	__u32 nr = bytes > 0 ? bytes / sizeof(__u64) : 0;
+
+	return nr > SONDE_MAX_STACK ? SONDE_MAX_STACK : nr;
+}
+
+/*
+ * The current task's user stack after the s->kstack_nr kernel addresses:
+ * the frame-pointer walk (from @ctx's registers, or with @ctx NULL from
+ * the task's saved user registers), then in DWARF mode the snapshot. Sets
+ * ustack_nr and stack_len; returns the record's size to send.
+ */
+static __always_inline __u32 capture_user(void *ctx, struct sonde_sample *s)
+{
+	__u32 knr = s->kstack_nr, unr, total, slen = 0;
+	long ubytes = 0;
+
+	if (knr > SONDE_MAX_STACK)
+		knr = SONDE_MAX_STACK;
+	/* Kernel threads have no user stack; pid 0 is the idle task. */
+	if (s->pid) {
+		if (ctx)
+			ubytes = bpf_get_stack(ctx, &s->ips[knr], SONDE_MAX_STACK * sizeof(__u64),
+					       BPF_F_USER_STACK);
+		else
+			ubytes = bpf_get_task_stack(bpf_get_current_task_btf(), &s->ips[knr],
+						    SONDE_MAX_STACK * sizeof(__u64),
+						    BPF_F_USER_STACK);
+		if (ubytes < 0) {
+			s->ustack_err = -ubytes;
+			/* -EFAULT for kernel threads is expected, not an error. */
+			if (ubytes != -EFAULT)
+				stat_inc(SONDE_STAT_USTACK_ERR);
+			ubytes = 0;
+		}
+	}
+	unr = stack_nr(ubytes);
+	s->ustack_nr = unr;
+	total = knr + unr;
+	if (total > 2 * SONDE_MAX_STACK)
+		total = 2 * SONDE_MAX_STACK;
+	if (stack_size && s->pid)
+		slen = copy_user_stack(s, total * sizeof(__u64));
+	if (slen > SONDE_MAX_STACK_BYTES)
+		slen = SONDE_MAX_STACK_BYTES;
+	s->stack_len = slen;
+	restore_returns(s, total * sizeof(__u64), slen);
+	return SONDE_SAMPLE_SIZE(total, slen);
+}
+
+/* The current task's kernel stack from @ctx's registers into ips[]. */
+static __always_inline void capture_kernel_stack(void *ctx, struct sonde_sample *s)
+{
+	long kbytes;
+
+	if (!capture_kernel)
+		return;
+	kbytes = bpf_get_stack(ctx, s->ips, SONDE_MAX_STACK * sizeof(__u64), 0);
+	if (kbytes < 0) {
+		s->kstack_err = -kbytes;
+		stat_inc(SONDE_STAT_KSTACK_ERR);
+		kbytes = 0;
+	}
+	s->kstack_nr = stack_nr(kbytes);
+}
+
+static __always_inline void ring_send(const void *rec, __u32 size)
+{
+	if (bpf_ringbuf_output(&samples, (void *)rec, size, ring_wake_flags(&samples, wakeup_bytes)))
+		stat_inc(SONDE_STAT_RB_DROPS);
+}
+
+/* This CPU's sample slot. */
+static __always_inline struct sonde_sample *scratch_slot(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/*
+ * A perf-event sample of the current task if it is a target (cpu-clock
+ * ticks, page faults): kernel and user stacks, weighing @value.
+ */
+static __always_inline int send_perf_sample(struct bpf_perf_event_data *ctx, __u64 value,
+					    __u64 addr)
+{
+	__u32 tgid = sonde_pid_tgid() >> 32;
+	struct sonde_sample *s;
+
+	if (!is_target(tgid))
+		return 0;
+	s = scratch_slot();
+	if (!s)
+		return 0;
+	stat_inc(SONDE_STAT_SAMPLES);
+	sample_init(s, value, addr);
+	capture_kernel_stack(ctx, s);
+	ring_send(s, capture_user(ctx, s));
+	return 0;
+}
+
+#endif /* SONDE_BPF_SAMPLE_H */

@@ -1,0 +1,929 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * LLM API traffic, seen where it is plaintext: OpenSSL/BoringSSL's
+ * SSL_write/SSL_read (uprobes on the library or on an executable that
+ * carries its own copy) and, for plaintext HTTP, the socket syscalls of
+ * TCP sockets. Every byte a call moved goes to the collector, in as many
+ * ring records as it takes (bpf_loop over chunks); what cannot be sent is
+ * counted per connection and direction and reported as a gap.
+ *
+ * What is not copied, on purpose, per connection: an HTTP/1 exchange
+ * whose request is not a POST (every LLM API call is one; a GET download
+ * is not), from its request line to the next request, and connections
+ * that are not HTTP clients (TLS records on a socket, a server's
+ * responses). HTTP/2 connections are copied whole: their streams share
+ * frames and header compression state.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sonde/events.h"
+#include "pidns.bpf.h"
+#include "wakeup.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SOCK_STREAM 1
+
+/* Set by the collector before load. */
+const volatile __u32 target_all = 0;	 /* -a */
+const volatile __u32 self_tgid = 0;	 /* sonde itself is never a target */
+const volatile __u32 capture_stacks = 0; /* a user stack at each request's write */
+const volatile __u32 stack_size = 0;	 /* bytes of stack snapshot (DWARF), 0 = FP only */
+/* Wake the collector only when this much data waits; it polls on a timer. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+/* Set when every probe of the run is attached, cleared at the end. */
+volatile __u32 armed = 0;
+
+/*
+ * The session's target set (its fd reused before load): the procevents
+ * probe adds a target's forks and removes it at its exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} targets SEC(".maps");
+
+/*
+ * Processes the collector has heard a connection of: their exit tells it
+ * to end those connections, in ring order after their last bytes (the
+ * target map may have lost the process already: procevents' exit program
+ * can run first).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the collector */
+	__type(key, __u32);
+	__type(value, __u32);
+} talkers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the collector */
+} events SEC(".maps");
+
+/* What one connection (SSL * or socket) is, and what it could not send. */
+enum conn_mode {
+	MODE_NONE = 0,
+	MODE_COPY,  /* HTTP/1 at a POST, or not known yet: both directions copied */
+	MODE_H2,    /* HTTP/2: both directions copied */
+	MODE_SKIP,  /* HTTP/1 at another method: nothing until the next request */
+	MODE_OTHER, /* not an HTTP client: nothing */
+};
+
+struct conn_key {
+	__u64 conn;
+	__u32 pid;
+	__u32 source;
+};
+
+struct conn_state {
+	__u64 lost[2]; /* bytes per direction not yet reported as a gap */
+	__u32 mode;
+	__u32 sent; /* the collector has heard of this connection */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the collector (--max-connections) */
+	__type(key, struct conn_key);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+/* An SSL call between its entry and its return, per thread. */
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 lenp; /* size_t * of the byte count (_ex forms), 0: the return value */
+	__u64 ts;
+	__u32 req_start; /* the write starts a request: take its stack */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set by the collector (--max-threads) */
+	__type(key, __u64);
+	__type(value, struct ssl_call);
+} ssl_writes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct ssl_call);
+} ssl_reads SEC(".maps");
+
+/* A socket syscall between its entry and its exit, per thread. */
+struct sock_call {
+	__u64 sk;
+	__u64 buf; /* the buffer, or the iovec array */
+	__u64 ts;
+	__u32 iovcnt; /* 0: buf is a plain buffer */
+	__u32 dir;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u64);
+	__type(value, struct sock_call);
+} sock_calls SEC(".maps");
+
+/* A request's stack is built here, one slot per CPU (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sonde_sample);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_TLSSTAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline bool targeted(__u32 tgid)
+{
+	/* 0: not in sonde's PID namespace. */
+	__u32 *t;
+
+	if (!tgid || tgid == self_tgid)
+		return false;
+	if (target_all)
+		return true;
+	t = bpf_map_lookup_elem(&targets, &tgid);
+	/* A launched command before its exec is sonde's own forked code. */
+	return t && *t != SONDE_TARGET_PRE_EXEC;
+}
+
+static __always_inline __u64 wake_flags(void)
+{
+	return ring_wake_flags(&events, wakeup_bytes);
+}
+
+/* ---- classifying a connection by the first bytes of its writes ---- */
+
+#define W4(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+
+/*
+ * The mode after a write starting with @b (@n bytes of it readable) on a
+ * connection in mode @cur. *@req is set for a write that starts an HTTP/1
+ * POST (an HTTP/2 request is found by find_h2_headers()).
+ */
+static __always_inline __u32 classify(const unsigned char *b, __u32 n, __u32 cur, bool socket,
+				      bool *req)
+{
+	__u32 w0, w1;
+
+	*req = false;
+	if (n < 8)
+		return cur ? cur : (socket ? MODE_OTHER : MODE_COPY);
+	w0 = W4(b[0], b[1], b[2], b[3]);
+	w1 = W4(b[4], b[5], b[6], b[7]);
+	if (w0 == W4('P', 'O', 'S', 'T') && b[4] == ' ') {
+		*req = true;
+		return MODE_COPY;
+	}
+	if (w0 == W4('P', 'R', 'I', ' ') && w1 == W4('*', ' ', 'H', 'T'))
+		return MODE_H2;
+	if (w0 == W4('H', 'T', 'T', 'P') && b[4] == '/')
+		return MODE_OTHER; /* a server's response */
+	if (cur == MODE_H2)
+		return MODE_H2;
+	if ((w0 == W4('G', 'E', 'T', ' ')) || (w0 == W4('P', 'U', 'T', ' ')) ||
+	    (w0 == W4('H', 'E', 'A', 'D') && b[4] == ' ') ||
+	    (w0 == W4('D', 'E', 'L', 'E') && b[4] == 'T' && b[5] == 'E' && b[6] == ' ') ||
+	    (w0 == W4('P', 'A', 'T', 'C') && b[4] == 'H' && b[5] == ' ') ||
+	    (w0 == W4('O', 'P', 'T', 'I') && w1 == W4('O', 'N', 'S', ' ')))
+		return MODE_SKIP;
+	if (cur)
+		return cur; /* the rest of a request */
+	/* First sight of a connection already in use. */
+	if (socket)
+		return MODE_OTHER; /* TLS records, or another protocol */
+	/* An HTTP/2 frame header: a type up to CONTINUATION, the reserved bit clear. */
+	if (b[3] <= 9 && !(b[5] & 0x80))
+		return MODE_H2;
+	return MODE_COPY;
+}
+
+/*
+ * Whether a write on an HTTP/2 connection holds a HEADERS frame among its
+ * first frames (a request starts): frames are walked from @off.
+ */
+static __always_inline bool find_h2_headers(__u64 buf, __u64 len, __u64 off)
+{
+	unsigned char fh[9];
+
+	for (int i = 0; i < 8; i++) {
+		if (off + 9 > len)
+			return false;
+		if (bpf_probe_read_user(fh, sizeof(fh), (void *)(buf + off)))
+			return false;
+		if (fh[3] == 1)
+			return true;
+		off += 9 + ((__u64)fh[0] << 16 | (__u64)fh[1] << 8 | fh[2]);
+	}
+	return false;
+}
+
+static __always_inline struct conn_state *conn_get(struct conn_key *k, bool create)
+{
+	struct conn_state *st = bpf_map_lookup_elem(&conns, k);
+	struct conn_state zero = {};
+
+	if (st || !create)
+		return st;
+	bpf_map_update_elem(&conns, k, &zero, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&conns, k);
+	if (!st)
+		stat_add(SONDE_TLSSTAT_CONNS_FULL, 1);
+	return st;
+}
+
+/*
+ * A write of @len bytes at @buf starts: update the connection's mode.
+ * Returns true when the write is to be copied; *@req says whether it
+ * starts a request (its stack is taken).
+ */
+static __always_inline bool write_starts(struct conn_state *st, __u64 buf, __u64 len, bool socket,
+					 bool *req)
+{
+	unsigned char b[8] = {};
+	__u32 n = len < 8 ? (__u32)len : 8, mode;
+
+	/* Bounded where the verifier sees it: clang drops a check it can prove. */
+	barrier_var(n);
+	if (n > sizeof(b))
+		n = sizeof(b);
+	if (n && bpf_probe_read_user(b, n, (void *)buf))
+		n = 0;
+	mode = classify(b, n, st->mode, socket, req);
+	if (capture_stacks && mode == MODE_H2)
+		*req = find_h2_headers(buf, len, st->mode == MODE_H2 ? 0 : 24);
+	st->mode = mode;
+	return mode == MODE_COPY || mode == MODE_H2;
+}
+
+static __always_inline bool copies(const struct conn_state *st)
+{
+	return st && (st->mode == MODE_COPY || st->mode == MODE_H2);
+}
+
+/* ---- sending payload ---- */
+
+/*
+ * What one call sends: its buffer, or its iovec array, walked segment by
+ * segment, in one bpf_loop (a program with several bpf_loop call sites
+ * failed to load here with EFAULT).
+ */
+struct copy_ctx {
+	__u64 conn;
+	__u64 src; /* the current segment */
+	__u64 len;
+	__u64 off;
+	__u64 iov;	/* next struct iovec, 0: none */
+	__u64 iov_left; /* iovecs not started */
+	__u64 left;	/* bytes the call moved, not yet sent or lost */
+	__u64 ts;
+	__u64 gap; /* lost bytes to report in the next record */
+	__u32 pid, tid, dir, source;
+};
+
+struct uiovec {
+	__u64 base;
+	__u64 len;
+};
+
+/* One record class: a header and up to CAP bytes at c->src + c->off. */
+#define DEFINE_SEND(NAME, CAP)                                                      \
+	struct rec_##NAME {                                                         \
+		struct sonde_tls_hdr h;                                             \
+		char data[CAP];                                                     \
+	};                                                                          \
+	static __noinline int send_##NAME(struct copy_ctx *c, __u32 n)              \
+	{                                                                           \
+		struct rec_##NAME *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0); \
+                                                                                    \
+		if (!r) {                                                           \
+			stat_add(SONDE_TLSSTAT_LOST_RING, n);                       \
+			return -1;                                                  \
+		}                                                                   \
+		if (n > CAP)                                                        \
+			n = CAP;                                                    \
+		barrier_var(n);                                                     \
+		if (bpf_probe_read_user(r->data, n, (void *)(c->src + c->off))) {   \
+			bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);                   \
+			stat_add(SONDE_TLSSTAT_LOST_READ, n);                       \
+			return -1;                                                  \
+		}                                                                   \
+		r->h.kind = SONDE_EV_TLS_DATA;                                      \
+		r->h.pid = c->pid;                                                  \
+		r->h.tid = c->tid;                                                  \
+		r->h.dir = c->dir;                                                  \
+		r->h.source = c->source;                                            \
+		r->h.len = n;                                                       \
+		r->h.conn = c->conn;                                                \
+		r->h.ts_ns = c->ts;                                                 \
+		r->h.gap = c->gap;                                                  \
+		c->gap = 0;                                                         \
+		bpf_ringbuf_submit(r, wake_flags());                                \
+		stat_add(SONDE_TLSSTAT_BYTES, n);                                   \
+		stat_add(SONDE_TLSSTAT_RECORDS, 1);                                 \
+		return 0;                                                           \
+	}
+
+DEFINE_SEND(small, SONDE_TLS_CHUNK_SMALL)
+DEFINE_SEND(medium, SONDE_TLS_CHUNK_MEDIUM)
+DEFINE_SEND(large, SONDE_TLS_CHUNK_MAX)
+
+static long copy_one(__u64 i, void *vctx)
+{
+	struct copy_ctx *c = vctx;
+	__u64 left;
+	__u32 n;
+	int err;
+
+	if (!c->left)
+		return 1;
+	if (c->off >= c->len) {
+		struct uiovec v;
+
+		/* The next buffer of an iovec array. */
+		if (!c->iov_left || bpf_probe_read_user(&v, sizeof(v), (void *)c->iov))
+			return 1;
+		c->iov += sizeof(v);
+		c->iov_left--;
+		c->src = v.base;
+		c->len = v.len < c->left ? v.len : c->left;
+		c->off = 0;
+		return 0;
+	}
+	left = c->len - c->off;
+	if (left <= SONDE_TLS_CHUNK_SMALL) {
+		n = (__u32)left;
+		err = send_small(c, n);
+	} else if (left <= SONDE_TLS_CHUNK_MEDIUM) {
+		n = (__u32)left;
+		err = send_medium(c, n);
+	} else {
+		n = left > SONDE_TLS_CHUNK_MAX ? SONDE_TLS_CHUNK_MAX : (__u32)left;
+		err = send_large(c, n);
+	}
+	if (err)
+		c->gap += n;
+	c->off += n;
+	c->left -= n < c->left ? n : c->left;
+	return 0;
+}
+
+/* Most loop steps one call takes (2 GiB in records, and its buffers): the rest is a gap. */
+#define MAX_STEPS_PER_CALL (1u << 16)
+
+/*
+ * Send the @len bytes a call moved, from @src or, with @iovcnt, the
+ * buffers of the iovec array at @src, on connection @k in direction
+ * @dir: the connection's pending gap first; what cannot be sent stays
+ * pending.
+ */
+static __always_inline void send_data(struct conn_key *k, struct conn_state *st, __u32 dir,
+				      __u64 src, __u64 len, __u32 iovcnt, __u64 ts, __u32 tid)
+{
+	struct copy_ctx c = {
+		.conn = k->conn,
+		.src = iovcnt ? 0 : src,
+		.len = iovcnt ? 0 : len,
+		.iov = iovcnt ? src : 0,
+		.iov_left = iovcnt,
+		.left = len,
+		.ts = ts,
+		.pid = k->pid,
+		.tid = tid,
+		.dir = dir & 1,
+		.source = k->source,
+	};
+	__u64 steps = len / SONDE_TLS_CHUNK_MAX + 2 * (__u64)iovcnt + 1;
+
+	c.gap = __sync_lock_test_and_set(&st->lost[dir & 1], 0);
+	if (steps > MAX_STEPS_PER_CALL)
+		steps = MAX_STEPS_PER_CALL;
+	bpf_loop((__u32)steps, copy_one, &c, 0);
+	c.gap += c.left;
+	if (c.gap)
+		__sync_fetch_and_add(&st->lost[dir & 1], c.gap);
+	if (!st->sent) {
+		__u32 one = 1;
+
+		bpf_map_update_elem(&talkers, &k->pid, &one, BPF_ANY);
+	}
+	st->sent = 1;
+}
+
+/* The connection ended: tell the collector (if it ever heard of it), forget it. */
+static __always_inline void conn_close(struct conn_key *k, __u32 tid)
+{
+	struct conn_state *st = bpf_map_lookup_elem(&conns, k);
+	struct sonde_tls_close *e;
+
+	if (!st)
+		return;
+	if (st->sent) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			e->kind = SONDE_EV_TLS_CLOSE;
+			e->pid = k->pid;
+			e->tid = tid;
+			e->source = k->source;
+			e->conn = k->conn;
+			e->ts_ns = bpf_ktime_get_ns();
+			e->gap[0] = st->lost[0];
+			e->gap[1] = st->lost[1];
+			bpf_ringbuf_submit(e, wake_flags());
+		} else {
+			stat_add(SONDE_TLSSTAT_EVENTS_LOST, 1);
+		}
+	}
+	bpf_map_delete_elem(&conns, k);
+}
+
+/* ---- the user stack of a request ---- */
+
+#define STACK_OFF_MAX (2 * SONDE_MAX_STACK * 8 + SONDE_MAX_STACK_BYTES)
+
+/* Up to stack_size bytes of user stack from @sp, page by page, at byte @off of ips[]. */
+static __always_inline __u32 copy_stack(struct sonde_sample *s, __u32 off, __u64 sp)
+{
+	__u64 copied = 0;
+
+	for (int i = 0; i < SONDE_MAX_STACK_BYTES / SONDE_PAGE_SIZE + 1; i++) {
+		__u64 chunk, at;
+
+		if (copied >= stack_size)
+			break;
+		chunk = SONDE_PAGE_SIZE - ((sp + copied) & (SONDE_PAGE_SIZE - 1));
+		if (chunk > stack_size - copied)
+			chunk = stack_size - copied;
+		at = off + copied;
+		barrier_var(chunk);
+		barrier_var(at);
+		if (at > STACK_OFF_MAX || chunk > SONDE_PAGE_SIZE)
+			break;
+		if (bpf_probe_read_user((char *)s->ips + at, chunk, (void *)(sp + copied))) {
+			s->stack_err = 14; /* EFAULT */
+			break;
+		}
+		copied += chunk;
+	}
+	return copied;
+}
+
+/*
+ * The stack of the thread that wrote a request, at its write's return
+ * (the registers are the caller's, right after the call): a sample whose
+ * time is the write's, so the collector matches it to the call.
+ */
+static __always_inline void send_stack(struct pt_regs *ctx, __u64 id, __u64 ts)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), unr, slen = 0;
+	struct sonde_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
+	long ubytes;
+
+	if (!s)
+		return;
+	s->kind = SONDE_EV_SAMPLE;
+	s->pid = id >> 32;
+	s->tid = (__u32)id;
+	s->cpu = cpu;
+	s->time_ns = ts;
+	s->kstack_nr = 0;
+	s->kstack_err = 0;
+	s->ustack_err = 0;
+	s->stack_err = 0;
+	s->value = 0;
+	s->addr = 0;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	ubytes = bpf_get_stack(ctx, s->ips, SONDE_MAX_STACK * sizeof(__u64), BPF_F_USER_STACK);
+	if (ubytes < 0) {
+		s->ustack_err = -ubytes;
+		ubytes = 0;
+	}
+	unr = ubytes / sizeof(__u64);
+	if (unr > SONDE_MAX_STACK)
+		unr = SONDE_MAX_STACK;
+	s->ustack_nr = unr;
+	s->user_ip = PT_REGS_IP(ctx);
+	s->user_sp = PT_REGS_SP(ctx);
+	s->user_bp = PT_REGS_FP(ctx);
+	if (stack_size)
+		slen = copy_stack(s, unr * sizeof(__u64), s->user_sp);
+	if (slen > SONDE_MAX_STACK_BYTES)
+		slen = SONDE_MAX_STACK_BYTES;
+	s->stack_len = slen;
+	/*
+	 * Woken at once: the collector reads the process's maps while it
+	 * waits for the answer, so its frames can be named after it exits.
+	 */
+	if (bpf_ringbuf_output(&events, s, SONDE_SAMPLE_SIZE(unr, slen), BPF_RB_FORCE_WAKEUP))
+		stat_add(SONDE_TLSSTAT_STACK_DROPS, 1);
+	else
+		stat_add(SONDE_TLSSTAT_STACKS, 1);
+}
+
+/* ---- SSL_write / SSL_read ---- */
+
+/* The size_t * argument of an _ex form, by the attach cookie (enum sonde_tls_flavor). */
+static __always_inline __u64 len_ptr(struct pt_regs *ctx)
+{
+	__u64 flavor = bpf_get_attach_cookie(ctx);
+	/* Both read first: clang would index ctx by the flavor, which the verifier refuses. */
+	__u64 p4 = PT_REGS_PARM4(ctx), p5 = PT_REGS_PARM5(ctx);
+
+	barrier_var(p4);
+	barrier_var(p5);
+	if (flavor == SONDE_TLS_EX4)
+		return p4;
+	if (flavor == SONDE_TLS_EX5)
+		return p5;
+	return 0;
+}
+
+/* Bytes a returning call moved: its return value, or *lenp when it returned 1. */
+static __always_inline __u64 moved(struct pt_regs *ctx, const struct ssl_call *c)
+{
+	long rc = (int)PT_REGS_RC(ctx);
+	__u64 n = 0;
+
+	if (!c->lenp)
+		return rc > 0 ? (__u64)rc : 0;
+	if (rc != 1 || bpf_probe_read_user(&n, sizeof(n), (void *)c->lenp))
+		return 0;
+	return n;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf, __u64 num)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.conn = (__u64)ssl, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct ssl_call c = {.ssl = (__u64)ssl, .buf = (__u64)buf};
+	struct conn_state *st;
+	bool req;
+
+	if (!armed || !targeted(k.pid))
+		return 0;
+	/* SSL_write takes an int: a negative one fails without writing. */
+	if (bpf_get_attach_cookie(ctx) == SONDE_TLS_RET)
+		num = (int)num > 0 ? (__u32)num : 0;
+	st = conn_get(&k, true);
+	if (!st)
+		return 0;
+	if (!write_starts(st, (__u64)buf, num, false, &req)) {
+		stat_add(SONDE_TLSSTAT_SKIPPED, num);
+		return 0;
+	}
+	c.lenp = len_ptr(ctx);
+	c.ts = bpf_ktime_get_ns();
+	c.req_start = req;
+	if (bpf_map_update_elem(&ssl_writes, &id, &c, BPF_ANY))
+		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+	return 0;
+}
+
+/*
+ * A probed SSL call of direction @dir returns: send what it moved. Only a
+ * call that moved bytes counts: node calls SSL_write again and again with
+ * the same request while the handshake completes (-1, WANT_READ).
+ */
+static __always_inline int ssl_return(struct pt_regs *ctx, void *calls, __u32 dir)
+{
+	__u64 id = sonde_pid_tgid(), n;
+	struct ssl_call *c = bpf_map_lookup_elem(calls, &id);
+	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct conn_state *st;
+
+	if (!c)
+		return 0;
+	n = moved(ctx, c);
+	k.conn = c->ssl;
+	st = n ? bpf_map_lookup_elem(&conns, &k) : NULL;
+	if (st) {
+		stat_add(SONDE_TLSSTAT_CALLS, 1);
+		if (dir == SONDE_TLS_WRITE && capture_stacks && c->req_start)
+			send_stack(ctx, id, c->ts);
+		send_data(&k, st, dir, c->buf, n, 0,
+			  dir == SONDE_TLS_WRITE ? c->ts : bpf_ktime_get_ns(), (__u32)id);
+	}
+	bpf_map_delete_elem(calls, &id);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_return)
+{
+	return ssl_return(ctx, &ssl_writes, SONDE_TLS_WRITE);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.conn = (__u64)ssl, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct ssl_call c = {.ssl = (__u64)ssl, .buf = (__u64)buf};
+
+	if (!armed || !targeted(k.pid))
+		return 0;
+	/* Reads of a connection that wrote no request yet (a server) are not copied. */
+	if (!copies(bpf_map_lookup_elem(&conns, &k)))
+		return 0;
+	c.lenp = len_ptr(ctx);
+	if (bpf_map_update_elem(&ssl_reads, &id, &c, BPF_ANY))
+		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_return)
+{
+	return ssl_return(ctx, &ssl_reads, SONDE_TLS_READ);
+}
+
+/* SSL_free, SSL_shutdown: the connection is over. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_close, void *ssl)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.conn = (__u64)ssl, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+
+	if (k.pid)
+		conn_close(&k, (__u32)id);
+	return 0;
+}
+
+/* ---- plaintext: socket syscalls on TCP sockets ---- */
+
+/* The TCP socket behind @fd of the current process, or 0. */
+static __always_inline __u64 fd_sock(long fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds, *f = NULL;
+	struct socket *so;
+	struct sock *sk;
+	__u16 family, proto;
+	umode_t mode;
+
+	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	so = BPF_CORE_READ(f, private_data);
+	if (!so || BPF_CORE_READ(so, type) != SOCK_STREAM)
+		return 0;
+	sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
+		return 0;
+	return (__u64)sk;
+}
+
+/* A socket syscall of @dir on @fd enters: remember it if its bytes are wanted. */
+static __always_inline int sock_enter(long fd, __u64 buf, __u64 len, __u32 iovcnt, __u32 dir)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
+	struct sock_call c = {.buf = buf, .iovcnt = iovcnt, .dir = dir};
+	struct conn_state *st;
+	bool req;
+
+	if (!armed || !targeted(k.pid))
+		return 0;
+	k.conn = fd_sock(fd);
+	if (!k.conn)
+		return 0;
+	if (dir == SONDE_TLS_WRITE) {
+		__u64 first = buf, flen = len;
+
+		if (iovcnt) {
+			struct uiovec v = {};
+
+			if (bpf_probe_read_user(&v, sizeof(v), (void *)buf))
+				return 0;
+			first = v.base;
+			flen = v.len;
+		}
+		st = conn_get(&k, true);
+		if (!st)
+			return 0;
+		if (!write_starts(st, first, flen, true, &req)) {
+			stat_add(SONDE_TLSSTAT_SKIPPED, len);
+			return 0;
+		}
+	} else if (!copies(bpf_map_lookup_elem(&conns, &k))) {
+		return 0;
+	}
+	c.sk = k.conn;
+	c.ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&sock_calls, &id, &c, BPF_ANY))
+		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+	return 0;
+}
+
+static __always_inline int sock_exit(long ret)
+{
+	__u64 id = sonde_pid_tgid();
+	struct sock_call *c = bpf_map_lookup_elem(&sock_calls, &id);
+	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
+	struct conn_state *st;
+	__u64 ts;
+
+	if (!c)
+		return 0;
+	k.conn = c->sk;
+	st = ret > 0 ? bpf_map_lookup_elem(&conns, &k) : NULL;
+	if (!st)
+		goto out;
+	stat_add(SONDE_TLSSTAT_SOCK_CALLS, 1);
+	ts = c->dir == SONDE_TLS_WRITE ? c->ts : bpf_ktime_get_ns();
+	send_data(&k, st, c->dir, c->buf, (__u64)ret, c->iovcnt, ts, (__u32)id);
+out:
+	bpf_map_delete_elem(&sock_calls, &id);
+	return 0;
+}
+
+/* struct user_msghdr's iovec pointer and count. */
+static __always_inline int msg_enter(long fd, __u64 msg, __u32 dir)
+{
+	struct user_msghdr m;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg) || !m.msg_iovlen)
+		return 0;
+	return sock_enter(fd, (__u64)m.msg_iov, 0, (__u32)m.msg_iovlen, dir);
+}
+
+#define ARG(n) (ctx->args[n])
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 n = ARG(2);
+
+	return n ? sock_enter(ARG(0), ARG(1), 0, (__u32)n, SONDE_TLS_WRITE) : 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return msg_enter(ARG(0), ARG(1), SONDE_TLS_WRITE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_READ);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_READ);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 n = ARG(2);
+
+	return n ? sock_enter(ARG(0), ARG(1), 0, (__u32)n, SONDE_TLS_READ) : 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return msg_enter(ARG(0), ARG(1), SONDE_TLS_READ);
+}
+
+#define SOCK_EXIT(name)                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                \
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx) \
+	{                                                         \
+		return sock_exit(ctx->ret);                       \
+	}
+
+SOCK_EXIT(write)
+SOCK_EXIT(sendto)
+SOCK_EXIT(writev)
+SOCK_EXIT(sendmsg)
+SOCK_EXIT(read)
+SOCK_EXIT(recvfrom)
+SOCK_EXIT(readv)
+SOCK_EXIT(recvmsg)
+
+/* close(2), and connect(2) on a socket that was used before: the connection ended. */
+static __always_inline int sock_end(long fd)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
+
+	if (!targeted(k.pid))
+		return 0;
+	k.conn = fd_sock(fd);
+	if (k.conn)
+		conn_close(&k, (__u32)id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	return sock_end(ARG(0));
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return sock_end(ARG(0));
+}
+
+/* ---- processes ---- */
+
+static __always_inline void send_proc(__u32 pid, __u32 event, __u64 flags)
+{
+	struct sonde_tls_proc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_add(SONDE_TLSSTAT_EVENTS_LOST, 1);
+		return;
+	}
+	e->kind = SONDE_EV_TLS_PROC;
+	e->pid = pid;
+	e->event = event;
+	e->pad = 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, flags);
+}
+
+/* A new program: the collector looks for a TLS library in it. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tls_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = sonde_pid_tgid() >> 32;
+
+	/* Woken at once: the collector attaches before the program speaks TLS. */
+	if (tgid && tgid != self_tgid && (target_all || bpf_map_lookup_elem(&targets, &tgid)))
+		send_proc(tgid, SONDE_TLS_EXEC, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* The exit of a process the collector heard of: its connections are over. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tls_exit, struct task_struct *task)
+{
+	__u32 tgid;
+
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	tgid = sonde_task_pid(task);
+	if (!tgid || bpf_map_delete_elem(&talkers, &tgid))
+		return 0;
+	send_proc(tgid, SONDE_TLS_EXIT, wake_flags());
+	return 0;
+}

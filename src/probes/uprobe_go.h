@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Go targets. Go copies a goroutine's stack when it grows, return address
+ * included, so the address a uretprobe plants ends up on a stack the
+ * kernel never saw and the program dies (bpftrace crashes Go programs the
+ * same way). For Go, a function's returns are uprobes on each of its RET
+ * instructions instead (as OBI does), and the BPF side keys call stacks by
+ * goroutine (R14 holds g in Go's register ABI, Go >= 1.17), since a
+ * goroutine can block on one thread and resume on another.
+ */
+#ifndef SONDE_PROBES_UPROBE_GO_H
+#define SONDE_PROBES_UPROBE_GO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when @path is a Go executable (.go.buildinfo or .note.go.buildid). */
+bool uprobe_go_binary(const char *path);
+
+/*
+ * What probing a Go function needs, from its code: the file offsets of
+ * its RET instructions, and its stack check. A Go prologue compares SP
+ * (less stack_adj for frames past 128 bytes) with g->stackguard0 and, when
+ * the stack must grow (or the goroutine is asked to yield), calls
+ * morestack, which copies the stack and runs the function again from its
+ * entry: that first entry is not a call. stack_adj is -1 for a function
+ * without the check (NOSPLIT) or with a prologue not recognised.
+ */
+struct uprobe_go_func {
+	uint64_t *rets; /* malloc'd */
+	size_t nrets;
+	int64_t stack_adj;
+};
+
+/*
+ * Decode the function that starts at file offset @func_off in @path (its
+ * size from .symtab). 0, -ENOENT (no sized symbol there: stripped), -EIO
+ * (unreadable), -ENOMEM.
+ */
+int uprobe_go_func(const char *path, uint64_t func_off, struct uprobe_go_func *out);
+
+#endif /* SONDE_PROBES_UPROBE_GO_H */

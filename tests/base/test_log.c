@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Closing lines with figures: the text format is log_summary()'s, and in
+ * JSON (OTLP LogRecord fields) the figures are attributes too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "base/log.h"
+
+/* What @fn prints on stderr. */
+static char *stderr_of(int (*fn)(void *))
+{
+	int ret;
+
+	return capture_stderr(fn, NULL, &ret);
+}
+
+static int closing_line(void *unused)
+{
+	struct log_line l;
+
+	log_line_init(&l);
+	log_line_add(&l, "%d samples, %d lost", 120, 3);
+	log_line_int(&l, "sonde.samples", 120);
+	log_line_int(&l, "sonde.samples.lost", 3);
+	log_line_add(&l, ", %.2f s CPU", 1.5);
+	log_line_double(&l, "sonde.cpu.seconds", 1.5);
+	log_summary_line(&l);
+	return 0;
+}
+
+static int plain_summary(void *unused)
+{
+	log_summary("%d samples, %d lost, %.2f s CPU", 120, 3, 1.5);
+	return 0;
+}
+
+Test(log, closing_line_text_is_log_summarys)
+{
+	char *a, *b;
+
+	log_set_format(LOG_FORMAT_TEXT);
+	a = stderr_of(closing_line);
+	b = stderr_of(plain_summary);
+	cr_assert_str_eq(a, "sonde: 120 samples, 3 lost, 1.50 s CPU\n");
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+Test(log, json_closing_line_has_its_figures_as_attributes)
+{
+	char *a;
+	const char *body;
+
+	log_set_format(LOG_FORMAT_JSON);
+	a = stderr_of(closing_line);
+	log_set_format(LOG_FORMAT_TEXT);
+	cr_assert_eq(strncmp(a, "{\"timeUnixNano\":\"", 17), 0, "%s", a);
+	body = strstr(a, ",\"severityNumber\":9,");
+	cr_assert_not_null(body, "%s", a);
+	cr_assert_str_eq(
+		body, ",\"severityNumber\":9,\"severityText\":\"INFO\",\"body\":{\"stringValue\":"
+		      "\"120 samples, 3 lost, 1.50 s CPU\"},\"attributes\":["
+		      "{\"key\":\"sonde.samples\",\"value\":{\"intValue\":\"120\"}},"
+		      "{\"key\":\"sonde.samples.lost\",\"value\":{\"intValue\":\"3\"}},"
+		      "{\"key\":\"sonde.cpu.seconds\",\"value\":{\"doubleValue\":1.5}}]}\n");
+	free(a);
+}
+
+Test(log, line_is_cut_not_overflowed)
+{
+	struct log_line l;
+
+	log_line_init(&l);
+	for (int i = 0; i < 1000; i++)
+		log_line_add(&l, "%s", "0123456789");
+	cr_assert_eq(l.len, LOG_LINE_MAX - 1);
+	cr_assert_eq(strlen(l.text), LOG_LINE_MAX - 1);
+	for (int i = 0; i < LOG_LINE_FIGURES + 5; i++)
+		log_line_int(&l, "k", i);
+	cr_assert_eq(l.nfig, LOG_LINE_FIGURES);
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The stacks of slow calls end to end, under root with BPF (issue #12.1):
+ * sonde trace -f slow_calls:handle_request -e cpu,offcpu on the
+ * slow_calls fixture, where call 0, 10, 20, ... spins 30 ms in
+ * slow_spin() and sleeps 30 ms in slow_sleep(), every other call spins
+ * 1 ms in fast_spin(). The kernel tags each sample with the call it was
+ * taken in: the slow flame graphs hold slow_spin and slow_sleep and never
+ * fast_spin, each span counts its own samples, and the pprof labels name
+ * the very spans of the spans file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+#define REQUESTS 50
+#define SLOW_CALLS (REQUESTS / 10)
+#define FREQ 999
+#define SLOW_SPIN_NS 30000000.0
+#define SLOW_SLEEP_NS 30000000.0 /* at least */
+#define MAX_SPANS 64
+#define TOLERANCE 0.2
+
+struct span {
+	char id[17];
+	char trace[33];
+	char name[32];
+	double duration_ns;
+	long long cpu;	       /* sonde.samples.cpu: samples at FREQ */
+	long long off_cpu_ns; /* sonde.samples.off_cpu_ns */
+};
+
+/* The int attribute @key of the span on @line; fails when it has none. */
+static long long int_attr(const char *line, const char *key)
+{
+	char pat[96];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"key\":\"%s\",\"value\":{\"intValue\":\"", key);
+	p = strstr(line, pat);
+	cr_assert(p, "span without %s: %s", key, line);
+	return strtoll(p + strlen(pat), NULL, 10);
+}
+
+static size_t load_spans(const char *path, struct span *spans)
+{
+	char *text = read_file(path, NULL), *line, *save = NULL;
+	char start[24], end[24];
+	size_t n = 0;
+
+	cr_assert_not_null(text, "no spans file %s", path);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct span *s = &spans[n++];
+
+		cr_assert(n <= MAX_SPANS);
+		line = strstr(line, "\"spans\":[{");
+		cr_assert(line, "no span in a line of %s", path);
+		json_str(line, "spanId", s->id, sizeof(s->id));
+		json_str(line, "traceId", s->trace, sizeof(s->trace));
+		json_str(line, "name", s->name, sizeof(s->name));
+		json_str(line, "startTimeUnixNano", start, sizeof(start));
+		json_str(line, "endTimeUnixNano", end, sizeof(end));
+		s->duration_ns = (double)(strtoull(end, NULL, 10) - strtoull(start, NULL, 10));
+		s->cpu = int_attr(line, "sonde.samples.cpu");
+		s->off_cpu_ns = int_attr(line, "sonde.samples.off_cpu_ns");
+	}
+	free(text);
+	return n;
+}
+
+/* sonde trace -f slow_calls:handle_request -e cpu,offcpu -F FREQ EXTRA -o DIR/NAME.{pb.gz,folded}. */
+static void run_slow(const char *name, const char *opt, const char *val, char **err)
+{
+	char func[512], pb[256], folded[256], spans[256];
+	char *out;
+	int rc;
+
+	snprintf(func, sizeof(func), "%s:handle_request", fixture_path("slow_calls"));
+	snprintf(pb, sizeof(pb), "%s/%s.pb.gz", test_tmpdir(), name);
+	snprintf(folded, sizeof(folded), "%s/%s.folded", test_tmpdir(), name);
+	snprintf(spans, sizeof(spans), "%s/%s.spans", test_tmpdir(), name);
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			func,
+			"-e",
+			"cpu,offcpu",
+			"-F",
+			"999",
+			/* Every wait is some span's: preemptions on a busy machine are short. */
+			"--offcpu-min",
+			"10us",
+			(char *)opt,
+			(char *)val,
+			"-o",
+			pb,
+			"-o",
+			folded,
+			"--spans",
+			spans,
+			"--",
+			(char *)fixture_path("slow_calls"),
+			"50",
+			NULL};
+	rc = run_cmd(argv, &out, err);
+	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, *err);
+	free(out);
+}
+
+static const char *path_of(const char *name, const char *ext)
+{
+	static char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s%s", test_tmpdir(), name, ext);
+	return p;
+}
+
+/* Whether the pprof -tags section of @key in @tags lists value @val. */
+static bool has_tag(const char *tags, const char *key, const char *val)
+{
+	char head[64], pat[80];
+	const char *sec, *next;
+
+	snprintf(head, sizeof(head), " %s: Total", key);
+	sec = strstr(tags, head);
+	cr_assert(sec, "no %s labels in pprof -tags:\n%s", key, tags);
+	next = strstr(sec + strlen(head), ": Total");
+	snprintf(pat, sizeof(pat), "): %s\n", val);
+	sec = strstr(sec, pat);
+	return sec && (!next || sec < next);
+}
+
+/* The number of values of label @key in pprof -tags output @tags. */
+static int tag_values(const char *tags, const char *key)
+{
+	char head[64];
+	const char *sec, *next;
+	int n = 0;
+
+	snprintf(head, sizeof(head), " %s: Total", key);
+	sec = strstr(tags, head);
+	cr_assert(sec, "no %s labels in pprof -tags:\n%s", key, tags);
+	next = strstr(sec + strlen(head), ": Total");
+	for (const char *p = strstr(sec, "%): "); p && (!next || p < next); p = strstr(p + 1, "%): "))
+		n++;
+	return n;
+}
+
+static void assert_near(double got, double want, const char *what)
+{
+	cr_log_info("%s: %.0f, expected %.0f (%+.1f %%)", what, got, want,
+		    100.0 * (got - want) / want);
+	cr_assert(got >= want * (1 - TOLERANCE) && got <= want * (1 + TOLERANCE),
+		  "%s: %.0f, expected %.0f within %.0f %%", what, got, want, 100 * TOLERANCE);
+}
+
+Test(slowcalls, slower_than_keeps_the_slow_path, .timeout = 120)
+{
+	static struct span spans[MAX_SPANS];
+	char *err, *cpu, *off, *tags;
+	double slow_ns = 0, sleep_ns, got_ns, sum_ns = 0;
+	size_t n, slow = 0;
+
+	require_bpf();
+	run_slow("slow", "--slower-than", "50ms", &err);
+	cr_assert(strstr(err, "samples of 5 calls, 50.000 ms or slower"), "summary: %s", err);
+
+	/* Only the slow path, running and waiting: each as long as the fixture makes it. */
+	cpu = read_file(path_of("slow", ".folded"), NULL);
+	off = read_file(path_of("slow", ".off_cpu.folded"), NULL);
+	cr_assert(cpu && off, "no folded output: %s", err);
+	cr_assert_eq(folded_sum(cpu, ";fast_spin"), 0, "fast path in the slow CPU graph:\n%s", cpu);
+	cr_assert_eq(folded_sum(off, ";fast_spin"), 0, "fast path in the slow off-CPU graph:\n%s",
+		     off);
+	cr_assert_eq(folded_sum(cpu, ";handle_request"), folded_sum(cpu, ""),
+		     "samples outside handle_request:\n%s", cpu);
+	assert_near((double)folded_sum(cpu, ";slow_spin;"), SLOW_CALLS * SLOW_SPIN_NS * FREQ / 1e9,
+		    "slow_spin CPU samples");
+
+	/* Each span lists its samples: running (1/FREQ s each) and waiting add up to it. */
+	n = load_spans(path_of("slow", ".spans"), spans);
+	cr_assert_eq(n, REQUESTS);
+	tags = pprof_run(path_of("slow", ".pb.gz"), "-tags", NULL, NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct span *s = &spans[i];
+		cr_assert_str_eq(s->name, "handle_request");
+		if (s->duration_ns < 50e6) {
+			cr_assert(!has_tag(tags, "span_id", s->id), "fast span %s labelled", s->id);
+			continue;
+		}
+		slow++;
+		slow_ns += s->duration_ns;
+		/*
+		 * One span's running + waiting time: within 20 % above, 40 %
+		 * below (on a fresh CI machine one span of five once accounted
+		 * for 68 % of its 90 ms; where the rest went is not known yet).
+		 * All slow spans together: within 20 %, below.
+		 */
+		got_ns = (double)s->cpu * 1e9 / FREQ + (double)s->off_cpu_ns;
+		sum_ns += got_ns;
+		cr_log_info("span %s: %.0f of %lld ns in samples", s->id, got_ns,
+			    (long long)s->duration_ns);
+		cr_assert(got_ns >= s->duration_ns * 0.6 && got_ns <= s->duration_ns * 1.2,
+			  "span %s samples (ns): %.0f, expected %lld (-40 %%, +20 %%)", s->id,
+			  got_ns, (long long)s->duration_ns);
+		cr_assert_geq(s->cpu, SLOW_SPIN_NS * FREQ / 1e9 * (1 - TOLERANCE), "span %s: %lld",
+			      s->id, s->cpu);
+		cr_assert(has_tag(tags, "span_id", s->id), "slow span %s not a label:\n%s", s->id,
+			  tags);
+		cr_assert(has_tag(tags, "trace_id", s->trace), "trace %s not a label:\n%s", s->trace,
+			  tags);
+	}
+	cr_assert_eq(slow, SLOW_CALLS);
+	assert_near(sum_ns, slow_ns, "samples (ns) of every slow span");
+	/*
+	 * A sleep lasts at least as long as asked, and more on a busy machine
+	 * (the wakeup waits for a CPU): at least 30 ms each, within the calls.
+	 */
+	sleep_ns = (double)folded_sum(off, ";slow_sleep;");
+	cr_log_info("slow_sleep off-CPU: %.0f ns in slow calls lasting %.0f ns", sleep_ns,
+		    slow_ns);
+	cr_assert_geq(sleep_ns, SLOW_CALLS * SLOW_SLEEP_NS * (1 - TOLERANCE), "%.0f", sleep_ns);
+	cr_assert_leq(sleep_ns, slow_ns, "%.0f", sleep_ns);
+	cr_assert_eq(tag_values(tags, "span_id"), SLOW_CALLS, "%s", tags);
+	cr_assert_eq(tag_values(tags, "trace_id"), SLOW_CALLS, "%s", tags);
+	cr_assert_eq(tag_values(tags, "function"), 1, "%s", tags);
+	cr_assert(has_tag(tags, "function", "handle_request"), "%s", tags);
+	free(tags);
+	free(cpu);
+	free(off);
+	free(err);
+}
+
+Test(slowcalls, slowest_keeps_the_longest_calls, .timeout = 120)
+{
+	static struct span spans[MAX_SPANS];
+	const struct span *top[2] = {NULL, NULL};
+	char *err, *tags, *cpu;
+	size_t n;
+
+	require_bpf();
+	run_slow("top", "--slowest", "2", &err);
+	cr_assert(strstr(err, "samples of 2 calls, the 2 slowest"), "summary: %s", err);
+	n = load_spans(path_of("top", ".spans"), spans);
+	cr_assert_eq(n, REQUESTS);
+	for (size_t i = 0; i < n; i++) {
+		if (!top[0] || spans[i].duration_ns > top[0]->duration_ns) {
+			top[1] = top[0];
+			top[0] = &spans[i];
+		} else if (!top[1] || spans[i].duration_ns > top[1]->duration_ns) {
+			top[1] = &spans[i];
+		}
+	}
+	tags = pprof_run(path_of("top", ".pb.gz"), "-tags", NULL, NULL);
+	cr_assert_eq(tag_values(tags, "span_id"), 2, "%s", tags);
+	for (int i = 0; i < 2; i++)
+		cr_assert(has_tag(tags, "span_id", top[i]->id), "span %s (%.0f ns) not kept:\n%s",
+			  top[i]->id, top[i]->duration_ns, tags);
+	cpu = read_file(path_of("top", ".folded"), NULL);
+	cr_assert_not_null(cpu);
+	cr_assert_eq(folded_sum(cpu, ";fast_spin"), 0, "%s", cpu);
+	assert_near((double)folded_sum(cpu, ";slow_spin;"), 2 * SLOW_SPIN_NS * FREQ / 1e9,
+		    "slow_spin CPU samples of the 2 slowest");
+	free(cpu);
+	free(tags);
+	free(err);
+}
+
+/* Without a filter every sample stays, and those in calls name their call. */
+Test(slowcalls, every_sample_names_its_call, .timeout = 120)
+{
+	static struct span spans[MAX_SPANS];
+	char *err, *tags, *cpu;
+	long long cpu_in_spans = 0;
+	uint64_t in_stacks;
+	size_t n;
+
+	require_bpf();
+	run_slow("all", "--max-depth", "8", &err);
+	n = load_spans(path_of("all", ".spans"), spans);
+	cr_assert_eq(n, REQUESTS);
+	for (size_t i = 0; i < n; i++)
+		cpu_in_spans += spans[i].cpu;
+	cpu = read_file(path_of("all", ".folded"), NULL);
+	cr_assert_not_null(cpu);
+	/* The fast path is back, and every CPU sample in handle_request is some span's. */
+	cr_assert_gt(folded_sum(cpu, ";fast_spin;"), 0, "%s", cpu);
+	/*
+	 * A sample on the return trampoline is still the call's (the return
+	 * probe runs after it); 2 samples of slack for a stack whose unwinding
+	 * lost the handle_request frame.
+	 */
+	in_stacks = folded_sum(cpu, ";handle_request");
+	cr_log_info("CPU samples: %lld in spans, %llu under handle_request", cpu_in_spans,
+		    (unsigned long long)in_stacks);
+	cr_assert_geq((unsigned long long)cpu_in_spans + 2, in_stacks, "spans count %lld:\n%s",
+		      cpu_in_spans, cpu);
+	cr_assert_leq((unsigned long long)cpu_in_spans,
+		      in_stacks + folded_sum(cpu, ";[uprobes]") + 2, "spans count %lld:\n%s",
+		      cpu_in_spans, cpu);
+	tags = pprof_run(path_of("all", ".pb.gz"), "-tags", NULL, NULL);
+	/* Spans with at least one sample, each its own label value. */
+	n = 0;
+	for (size_t i = 0; i < REQUESTS; i++)
+		n += spans[i].cpu || spans[i].off_cpu_ns;
+	cr_assert_eq((size_t)tag_values(tags, "span_id"), n, "%s", tags);
+	free(cpu);
+	free(tags);
+	free(err);
+}
