@@ -185,7 +185,21 @@ static void *run(void *arg)
 
 bool procwatch__catch_up(struct procwatch *pw)
 {
-	return consume(pw) == PROBE_QUEUE_FULL;
+	id_t tid = (id_t)syscall(SYS_gettid);
+	int nice, err;
+
+	/*
+	 * The collector reads maps here under the lock the nice -10 thread
+	 * waits on: at nice 0 on busy CPUs it would be preempted holding it,
+	 * and a short process would exit before its maps were read.
+	 */
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, tid);
+	if (errno || nice <= -10 || setpriority(PRIO_PROCESS, tid, -10))
+		return consume(pw) == PROBE_QUEUE_FULL;
+	err = consume(pw);
+	setpriority(PRIO_PROCESS, tid, nice);
+	return err == PROBE_QUEUE_FULL;
 }
 
 int procwatch__new(const struct bpf_map *map, struct procwatch **out)

@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "base/tracefs.h"
 #include "decode/decode.h"
 #include "model/genai_names.h"
 #include "model/llm_agg.h"
@@ -924,6 +925,8 @@ static int attach_tracepoints(struct tls *t)
 {
 	struct bpf_program *prog;
 
+	/* Its failure shows as the first tracepoint's, below. */
+	tracefs_ensure();
 	bpf_object__for_each_program(prog, t->skel->obj)
 	{
 		const char *sec = bpf_program__section_name(prog);
