@@ -938,7 +938,7 @@ Test(trace, watch_diff_flamegraph_and_otlp_log, .timeout = 180)
 	window = anomaly_first_after(err, "work", sw, &end);
 	cr_log_info("flagged in window %u, %.2f s after the switch", window, (end - sw) / 1e9);
 	diff = anomaly_check_outputs(err, dir, &r, "work", window, end, "slow_spin", 5.0,
-				     ";work;slow_spin ");
+				     ";main;work;slow_spin");
 	free(diff);
 	free(out);
 	free(err);
