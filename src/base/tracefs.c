@@ -24,9 +24,11 @@ int tracefs_ensure(void)
 		return 0;
 	if (done)
 		return done;
-	if (mount("nodev", TRACEFS, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) &&
-	    !events_there()) {
+	if (mount("nodev", TRACEFS, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 		err = -errno;
+		/* Another sonde mounted it meanwhile. */
+		if (events_there())
+			return 0;
 		log_warn("tracefs is not mounted and mounting it at %s failed: %s", TRACEFS,
 			 strerror(-err));
 		done = err;

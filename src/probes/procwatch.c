@@ -24,6 +24,8 @@
 
 /* The thread checks for its stop this often. */
 #define POLL_MS 50
+/* Its nice, and the collector's while it reads maps under the thread's lock. */
+#define WATCH_NICE (-10)
 
 struct rec {
 	struct rec *next;
@@ -149,7 +151,7 @@ static void *run(void *arg)
 	struct pollfd pfd = {.fd = ring_buffer__epoll_fd(pw->rb), .events = POLLIN};
 
 	/* Ahead of the busy processes it watches: their maps must be read before they exit. */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -10);
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WATCH_NICE);
 	while (!atomic_load(&pw->stop)) {
 		int err, n = poll(&pfd, 1, POLL_MS);
 
@@ -195,7 +197,7 @@ bool procwatch__catch_up(struct procwatch *pw)
 	 */
 	errno = 0;
 	nice = getpriority(PRIO_PROCESS, tid);
-	if (errno || nice <= -10 || setpriority(PRIO_PROCESS, tid, -10))
+	if (errno || nice <= WATCH_NICE || setpriority(PRIO_PROCESS, tid, WATCH_NICE))
 		return consume(pw) == PROBE_QUEUE_FULL;
 	err = consume(pw);
 	setpriority(PRIO_PROCESS, tid, nice);
