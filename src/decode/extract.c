@@ -21,9 +21,9 @@ void x_str(char *dst, size_t len, const struct json_value *v)
 		llm_strcpy(dst, len, v->s, v->len);
 }
 
-void x_int(int64_t *dst, const struct json_value *v)
+void x_tokens(int64_t *dst, const struct json_value *v)
 {
-	if (v->type == JSON_NUMBER && v->i >= 0)
+	if (v->type == JSON_NUMBER && v->i >= 0 && v->i <= LLM_TOKENS_MAX)
 		*dst = v->i;
 }
 

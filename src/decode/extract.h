@@ -40,7 +40,11 @@ void extract_finish(struct extract *x);
 
 /* Shared by the extractors. */
 void x_str(char *dst, size_t len, const struct json_value *v);
-void x_int(int64_t *dst, const struct json_value *v);
+/*
+ * A token count: a JSON number in [0, LLM_TOKENS_MAX], else @dst is left
+ * as it was (a body's 9e18 is no count, and sums of a few must not overflow).
+ */
+void x_tokens(int64_t *dst, const struct json_value *v);
 bool x_is(const struct extract *x, const struct json_path *p, const char *pat);
 /*
  * The top-level request fields every API family shares: "model",

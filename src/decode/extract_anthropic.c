@@ -12,13 +12,13 @@
 static void usage(struct extract *x, const char *k, const struct json_value *v)
 {
 	if (!strcmp(k, "input_tokens"))
-		x_int(&x->in_tokens, v);
+		x_tokens(&x->in_tokens, v);
 	else if (!strcmp(k, "output_tokens"))
-		x_int(&x->out_tokens, v);
+		x_tokens(&x->out_tokens, v);
 	else if (!strcmp(k, "cache_read_input_tokens"))
-		x_int(&x->cache_read, v);
+		x_tokens(&x->cache_read, v);
 	else if (!strcmp(k, "cache_creation_input_tokens"))
-		x_int(&x->cache_creation, v);
+		x_tokens(&x->cache_creation, v);
 }
 
 void anthropic_request(struct extract *x, const struct json_path *p, const struct json_value *v)

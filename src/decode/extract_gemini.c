@@ -58,13 +58,13 @@ void gemini_response(struct extract *x, const struct json_path *p, const struct 
 	}
 	if (!strcmp(p->f[x->skip].key, "usageMetadata") && d == 2) {
 		if (!strcmp(k, "promptTokenCount"))
-			x_int(&c->input_tokens, v);
+			x_tokens(&c->input_tokens, v);
 		else if (!strcmp(k, "candidatesTokenCount"))
-			x_int(&x->out_tokens, v);
+			x_tokens(&x->out_tokens, v);
 		else if (!strcmp(k, "thoughtsTokenCount"))
-			x_int(&x->thoughts, v);
+			x_tokens(&x->thoughts, v);
 		else if (!strcmp(k, "cachedContentTokenCount"))
-			x_int(&c->cache_read_tokens, v);
+			x_tokens(&c->cache_read_tokens, v);
 		return;
 	}
 	if (!strcmp(p->f[x->skip].key, "error")) {

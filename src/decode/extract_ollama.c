@@ -37,9 +37,9 @@ void ollama_response(struct extract *x, const struct json_path *p, const struct 
 		else if (!strcmp(k, "done_reason") && v->type == JSON_STRING)
 			llm_call_add_finish(c, v->s, v->len);
 		else if (!strcmp(k, "prompt_eval_count"))
-			x_int(&c->input_tokens, v);
+			x_tokens(&c->input_tokens, v);
 		else if (!strcmp(k, "eval_count"))
-			x_int(&c->output_tokens, v);
+			x_tokens(&c->output_tokens, v);
 		else if (!strcmp(k, "response") && x->out && v->type == JSON_STRING)
 			content_text(x->out, 0, "assistant", v->s, v->len, v->truncated);
 		return;

@@ -63,16 +63,16 @@ static void usage(struct extract *x, const struct json_path *p, const struct jso
 
 	if (json_path_is_from(p, from, "usage.prompt_tokens") ||
 	    json_path_is_from(p, from, "usage.input_tokens"))
-		x_int(&c->input_tokens, v);
+		x_tokens(&c->input_tokens, v);
 	else if (json_path_is_from(p, from, "usage.completion_tokens") ||
 		 json_path_is_from(p, from, "usage.output_tokens"))
-		x_int(&c->output_tokens, v);
+		x_tokens(&c->output_tokens, v);
 	else if (json_path_is_from(p, from, "usage.prompt_tokens_details.cached_tokens") ||
 		 json_path_is_from(p, from, "usage.input_tokens_details.cached_tokens"))
-		x_int(&c->cache_read_tokens, v);
+		x_tokens(&c->cache_read_tokens, v);
 	else if (json_path_is_from(p, from, "usage.completion_tokens_details.reasoning_tokens") ||
 		 json_path_is_from(p, from, "usage.output_tokens_details.reasoning_tokens"))
-		x_int(&c->reasoning_tokens, v);
+		x_tokens(&c->reasoning_tokens, v);
 }
 
 static void error_field(struct extract *x, const struct json_path *p, const struct json_value *v,

@@ -26,6 +26,12 @@
 #define LLM_FINISH_MAX 8 /* finish reasons kept per call (choices/candidates) */
 #define LLM_FINISH_LEN 32
 #define LLM_TOKENS_UNSET (-1)
+/*
+ * Largest token count taken from a body: far beyond any context window,
+ * small enough that a call's sum of four counts, and 2^20 calls' totals
+ * of those, stay inside int64.
+ */
+#define LLM_TOKENS_MAX (INT64_C(1) << 40)
 
 enum llm_provider {
 	LLM_PROVIDER_UNKNOWN = 0,

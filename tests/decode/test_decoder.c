@@ -320,6 +320,32 @@ Test(decoder, anthropic_message_and_429)
 	free(r429);
 }
 
+/*
+ * Counts a body controls: 9e18 + 9e18 overflowed the input sum (fuzzer,
+ * UBSan). A count above LLM_TOKENS_MAX is no count; the others still add.
+ */
+Test(decoder, anthropic_absurd_token_counts)
+{
+	char *req = h1_request("/v1/messages", "api.anthropic.com", "", ANTHROPIC_REQ);
+	char *resp = h1_response(
+		200, "application/json", "",
+		"{\"id\":\"msg_x\",\"type\":\"message\",\"usage\":{"
+		"\"input_tokens\":9000000000000000000,"
+		"\"cache_read_input_tokens\":9000000000000000000,"
+		"\"cache_creation_input_tokens\":1099511627776,"
+		"\"output_tokens\":1099511627777}}");
+	const struct llm_call *c;
+
+	exchange(req, 1, resp, 2);
+	c = only_call();
+	cr_assert_eq(c->input_tokens, LLM_TOKENS_UNSET);
+	cr_assert_eq(c->cache_read_tokens, LLM_TOKENS_UNSET);
+	cr_assert_eq(c->cache_creation_tokens, INT64_C(1099511627776));
+	cr_assert_eq(c->output_tokens, LLM_TOKENS_UNSET);
+	free(req);
+	free(resp);
+}
+
 Test(decoder, gemini_generate)
 {
 	char *req = h1_request(

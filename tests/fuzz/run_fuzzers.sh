@@ -31,7 +31,12 @@ for t in "${targets[@]}"; do
 		"$work/$t" "$corpus/$t" >"$log" 2>&1; then
 		echo "fuzz: $t FAILED" >&2
 		tail -40 "$log" >&2
-		ls "$work"/"$t"-* 2>/dev/null >&2 || true
+		# The scratch directory goes at exit: the input that failed is
+		# printed (base64) so a CI log alone reproduces it.
+		for a in "$work/$t"-*; do
+			[ -f "$a" ] || continue
+			echo "fuzz: $t input $(basename "$a"): $(base64 -w0 "$a" | head -c 32768)" >&2
+		done
 		status=1
 		continue
 	fi
