@@ -14,8 +14,16 @@
 #   http: LLM calls on one keep-alive connection (sonde copies and
 #         decodes every byte both ways)
 #   bulk: one LLM call answering BULK_MB: the transfer's slowdown
+#   curl: curl (shared libssl) fetching CURL_MB over HTTP/1.1 from
+#         tls_work's server: a download, not an LLM call (sonde copies its
+#         request head only); curl's CPU time and transfer time;
+#         sonde_tls: sonde without the plaintext syscall tracepoints;
+#         floor_entry: the empty programs at entry only (what a uprobe
+#         session costs on a call it does not copy)
 #
 # usage: sudo bench/tls_overhead.sh BUILD_DIR [ROUNDS=5] [CALLS=20000] [SIZE=1024] [BULK_MB=200]
+#        [CURL_MB=1024] [MODES="raw http bulk curl"]
+#        (CURL_CONFIGS="base sonde ..." in the environment picks the curl configurations)
 set -euo pipefail
 
 build=${1:?usage: tls_overhead.sh BUILD_DIR [ROUNDS] [CALLS] [SIZE] [BULK_MB]}
@@ -23,13 +31,16 @@ rounds=${2:-5}
 calls=${3:-20000}
 size=${4:-1024}
 bulk_mb=${5:-200}
+curl_mb=${6:-1024}
+modes=${7:-raw http bulk curl}
 build=$(cd "$build" && pwd)
 work=$build/bench/tls_work
 floor=$build/bench/uprobe_floor
 sonde=$build/sonde
 lib=/usr/lib/x86_64-linux-gnu/libssl.so.3
 tmp=$(mktemp -d /tmp/sonde-bench.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+server=
+trap '[[ -n $server ]] && kill "$server"; rm -rf "$tmp"' EXIT
 
 for f in "$work" "$floor" "$sonde" "$lib"; do
 	[[ -e $f ]] || { echo "tls_overhead: $f is missing: build first (ninja -C $build)" >&2; exit 1; }
@@ -65,7 +76,8 @@ run() {
 	case $cfg in
 	base) ;;
 	floor) "$floor" "$pid" "$lib" tls & tracer=$!; sleep 1 ;;
-	sonde) "$sonde" llm -p "$pid" >/dev/null 2>"$tmp/err" & tracer=$!
+	sonde) /usr/bin/time -o "$tmp/collector" -f '%U %S' "$sonde" llm -p "$pid" >/dev/null 2>"$tmp/err" &
+		tracer=$!
 		wait_for "$tmp/err" 'TLS through' ;;
 	sonde_spans) "$sonde" llm -p "$pid" --spans "$tmp/spans.jsonl" >/dev/null 2>"$tmp/err" &
 		tracer=$!
@@ -82,6 +94,51 @@ run() {
 		wait "$tracer" 2>/dev/null || true
 	fi
 	awk '/^calls/ { print $6, $4, $8 }' "$tmp/out"
+	# The collector's own CPU (attach and exit included), per call.
+	if [[ $cfg == sonde ]]; then
+		awk -v n="$n" '{ printf "%.1f\n", ($1 + $2) * 1e6 / n }' "$tmp/collector" \
+			>>"$tmp/collector.$mode"
+	fi
+}
+
+# run_curl CONFIG: prints "cpu_s wall_s" of one curl download of CURL_MB.
+# curl reads its URL from a FIFO (-K), so the tracer attaches to its PID
+# before the transfer starts; its CPU time (user + system, the uprobe
+# handlers included) is GNU time's, its transfer time curl's own.
+run_curl() {
+	local cfg=$1 tpid pid tracer= i
+	rm -f "$tmp/cfg" "$tmp/time" "$tmp/curl" "$tmp/err" "$tmp/bt"
+	mkfifo "$tmp/cfg"
+	/usr/bin/time -o "$tmp/time" -f '%U %S' curl -sS -k -K "$tmp/cfg" -o /dev/null \
+		-w '%{time_total} %{size_download}\n' >"$tmp/curl" &
+	tpid=$!
+	for ((i = 0; i < 200; i++)); do
+		pid=$(pgrep -P "$tpid" curl || true)
+		[[ -n $pid ]] && break
+		sleep 0.02
+	done
+	[[ -n $pid ]] || { echo "tls_overhead: curl did not start" >&2; return 1; }
+	case $cfg in
+	base) ;;
+	floor) "$floor" "$pid" "$lib" tls & tracer=$!; sleep 1 ;;
+	floor_entry) "$floor" "$pid" "$lib" tls --entry-only & tracer=$!; sleep 1 ;;
+	sonde) "$sonde" llm -p "$pid" >/dev/null 2>"$tmp/err" & tracer=$!
+		wait_for "$tmp/err" 'TLS through' ;;
+	sonde_tls) "$sonde" llm --no-plaintext -p "$pid" >/dev/null 2>"$tmp/err" & tracer=$!
+		wait_for "$tmp/err" 'TLS through' ;;
+	bpftrace) bpftrace -p "$pid" -e "$bt_prog" >"$tmp/bt" 2>&1 & tracer=$!
+		wait_for "$tmp/bt" 'Attaching' ;;
+	esac
+	sleep 0.3
+	echo "url = \"https://127.0.0.1:$port/blob\"" >"$tmp/cfg"
+	wait "$tpid"
+	if [[ -n $tracer ]]; then
+		kill -INT "$tracer" 2>/dev/null || true
+		wait "$tracer" 2>/dev/null || true
+	fi
+	read -r wall bytes <"$tmp/curl"
+	[[ $bytes == $((curl_mb << 20)) ]] || { echo "tls_overhead: curl got $bytes bytes" >&2; return 1; }
+	awk -v w="$wall" '{ print $1 + $2, w }' "$tmp/time"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -89,7 +146,39 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 configs=(base floor sonde sonde_spans)
 ((have_bpftrace)) && configs+=(bpftrace)
 bulk_calls=$((bulk_mb * 64))
-for mode in raw http bulk; do
+for mode in $modes; do
+	if [[ $mode == curl ]]; then
+		command -v curl >/dev/null || { echo "tls_overhead: no curl; skipping curl" >&2; continue; }
+		"$work" "$tmp/cert.pem" "$tmp/key.pem" serve $((curl_mb * 64)) 16384 >"$tmp/port" &
+		server=$!
+		wait_for "$tmp/port" '^port'
+		port=$(awk '{ print $2 }' "$tmp/port")
+		ccfg=(${CURL_CONFIGS:-base floor floor_entry sonde sonde_tls})
+		((have_bpftrace)) && ccfg+=(bpftrace)
+		rm -f "$tmp"/*.cpu "$tmp"/*.wall
+		echo "tls_overhead curl: $rounds rounds x ${#ccfg[@]} configurations, $curl_mb MiB download"
+		for ((r = 0; r < rounds; r++)); do
+			for ((i = 0; i < ${#ccfg[@]}; i++)); do
+				cfg=${ccfg[(i + r) % ${#ccfg[@]}]}
+				read -r cpu wall < <(run_curl "$cfg")
+				echo "$cpu" >>"$tmp/$cfg.cpu"
+				echo "$wall" >>"$tmp/$cfg.wall"
+				printf '  round %d %-12s cpu %8.3f s  transfer %8.3f s\n' "$r" "$cfg" "$cpu" "$wall"
+			done
+		done
+		printf '%-12s %10s %10s %10s %10s\n' config cpu_s transfer_s cpu_ratio time_ratio
+		c0=$(median <"$tmp/base.cpu") w0=$(median <"$tmp/base.wall")
+		for cfg in "${ccfg[@]}"; do
+			awk -v c="$cfg" -v a="$(median <"$tmp/$cfg.cpu")" -v b="$(median <"$tmp/$cfg.wall")" \
+				-v a0="$c0" -v b0="$w0" \
+				'BEGIN { printf "%-12s %10.3f %10.3f %9.3fx %9.3fx\n", c, a, b, a / a0, b / b0 }'
+		done
+		kill "$server"
+		wait "$server" 2>/dev/null || true
+		server=
+		echo
+		continue
+	fi
 	n=$calls sz=$size
 	[[ $mode == bulk ]] && n=$bulk_calls sz=16384
 	rm -f "$tmp"/*.cpu "$tmp"/*.wall
@@ -127,6 +216,8 @@ for mode in raw http bulk; do
 	done
 	ratio() { awk -v x="$1" -v y="$2" -v z="$3" 'BEGIN { printf "%.2f", (x - z) / (y - z) }'; }
 	echo "ratio sonde/floor (added cpu):  $(ratio "${mc[sonde]}" "${mc[floor]}" "${mc[base]}")"
+	cu=$(median <"$tmp/collector.$mode")
+	echo "collector CPU per call: $cu us (at 100 calls/s: $(awk -v u="$cu" 'BEGIN { printf "%.2f", u / 100 }') % of a CPU)"
 	((have_bpftrace)) &&
 		echo "ratio sonde/bpftrace (added cpu): $(ratio "${mc[sonde]}" "${mc[bpftrace]}" "${mc[base]}")"
 	echo

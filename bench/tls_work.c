@@ -15,10 +15,17 @@
  *   bulk N SIZE  one such call whose answer is N x SIZE bytes, written
  *                SIZE at a time and read 16 KiB at a time
  *
+ * or, for a client nobody here wrote (curl), a server only:
+ *
+ *   serve N SIZE  prints "port P", then answers every request of every
+ *                 connection (a GET, one at a time) with N x SIZE bytes of
+ *                 application/octet-stream, SIZE at a time, and closes it;
+ *                 until killed
+ *
  * prints: "calls N wall_ns_per_call X cpu_ns_per_call Y seconds S" (the
  * client's own CPU: uprobe handlers run in its context).
  *
- * usage: tls_work CERT KEY raw|http|bulk N SIZE
+ * usage: tls_work CERT KEY raw|http|bulk|serve N SIZE
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +262,64 @@ static void client(SSL *ssl, const char *mode, long n, size_t size)
 	free(rd);
 }
 
+/* One request head read (the body of a GET is none), or -1 at the end. */
+static int head_only(struct rd *r)
+{
+	char *end;
+
+	while (!(end = r->len ? strstr(r->buf, "\r\n\r\n") : NULL))
+		if (r->len == READ_CHUNK || rd_fill(r))
+			return -1;
+	r->off = r->len = 0;
+	return 0;
+}
+
+/* The serve mode: a download server on loopback for curl, until killed. */
+static void serve_downloads(const char *cert, const char *key, long n, size_t size)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t salen = sizeof(sa);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	struct rd *rd = calloc(1, sizeof(*rd));
+	char head[256], *chunk = malloc(size);
+	int lfd;
+
+	if (!ctx || !rd || !chunk || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		die("cannot load the certificate");
+	memset(chunk, 'x', size);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4) ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &salen))
+		die("cannot listen on loopback");
+	printf("port %d\n", ntohs(sa.sin_port));
+	fflush(stdout);
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
+
+		if (ssl && SSL_set_fd(ssl, fd) && SSL_accept(ssl) == 1) {
+			rd->ssl = ssl;
+			rd->off = rd->len = 0;
+			if (!head_only(rd)) {
+				snprintf(head, sizeof(head),
+					 "HTTP/1.1 200 OK\r\nContent-Type: "
+					 "application/octet-stream\r\n"
+					 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+					 size * (size_t)n);
+				write_all(ssl, head, strlen(head));
+				for (long i = 0; i < n; i++)
+					write_all(ssl, chunk, size);
+				SSL_shutdown(ssl);
+			}
+		}
+		SSL_free(ssl);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -267,11 +332,13 @@ int main(int argc, char **argv)
 	size_t size;
 
 	if (argc != 6)
-		die("usage: tls_work CERT KEY raw|http|bulk N SIZE");
+		die("usage: tls_work CERT KEY raw|http|bulk|serve N SIZE");
 	n = atol(argv[4]);
 	size = strtoull(argv[5], NULL, 10);
 	if (n <= 0 || !size)
 		die("N and SIZE must be positive");
+	if (!strcmp(argv[3], "serve"))
+		serve_downloads(argv[1], argv[2], n, size);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1) ||

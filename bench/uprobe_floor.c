@@ -10,9 +10,12 @@
  *
  * FUNCTION "tls": the very places sonde llm's tls probe attaches in
  * BINARY (probes/tls_lib.h: the reads and writes entry and return, the
- * calls that end a connection entry only).
+ * calls that end a connection entry only); with --entry-only no return
+ * probe either: the floor of a uprobe session that skips the return of
+ * a call it does not copy.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,7 @@ static void on_signal(int sig)
 #define MAX_LINKS (2 * TLS_LIB_MAX_FUNCS)
 
 /* The empty programs at sonde llm's attach points in @path; links into @l. */
-static int attach_tls(struct uprobe_floor_bpf *skel, pid_t pid, const char *path,
+static int attach_tls(struct uprobe_floor_bpf *skel, pid_t pid, const char *path, bool entry_only,
 		      struct bpf_link **l, int *nl)
 {
 	struct tls_lib lib;
@@ -49,7 +52,7 @@ static int attach_tls(struct uprobe_floor_bpf *skel, pid_t pid, const char *path
 
 		l[(*nl)++] = bpf_program__attach_uprobe(skel->progs.floor_entry, false, pid, path,
 							f->offset);
-		if (f->role != TLS_ROLE_CLOSE)
+		if (f->role != TLS_ROLE_CLOSE && !entry_only)
 			l[(*nl)++] = bpf_program__attach_uprobe(skel->progs.floor_return, true, pid,
 								path, f->offset);
 		if (!l[*nl - 1]) {
@@ -88,7 +91,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(fn, "tls")) {
 		skel = uprobe_floor_bpf__open_and_load();
-		if (!skel || attach_tls(skel, pid, argv[2], links, &nlinks))
+		if (!skel || attach_tls(skel, pid, argv[2], entry_only, links, &nlinks))
 			goto out;
 		goto hold;
 	}

@@ -25,6 +25,8 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+extern bool bpf_session_is_return(void) __ksym __weak;
+
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
@@ -580,32 +582,66 @@ static __always_inline __u64 moved(struct pt_regs *ctx, const struct ssl_call *c
 	return n;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf, __u64 num)
+/*
+ * An SSL write enters: kept for its return when its bytes are copied.
+ * True if kept (a uprobe session then runs the return).
+ */
+static __always_inline bool write_enter(struct pt_regs *ctx)
 {
-	__u64 id = sonde_pid_tgid();
-	struct conn_key k = {.conn = (__u64)ssl, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
-	struct ssl_call c = {.ssl = (__u64)ssl, .buf = (__u64)buf};
+	__u64 id = sonde_pid_tgid(), num = PT_REGS_PARM3(ctx);
+	struct conn_key k = {
+		.conn = PT_REGS_PARM1(ctx), .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct ssl_call c = {.ssl = k.conn, .buf = PT_REGS_PARM2(ctx)};
 	struct conn_state *st;
 	bool req;
 
 	if (!armed || !targeted(k.pid))
-		return 0;
+		return false;
 	/* SSL_write takes an int: a negative one fails without writing. */
 	if (bpf_get_attach_cookie(ctx) == SONDE_TLS_RET)
 		num = (int)num > 0 ? (__u32)num : 0;
 	st = conn_get(&k, true);
 	if (!st)
-		return 0;
-	if (!write_starts(st, (__u64)buf, num, false, &req)) {
+		return false;
+	if (!write_starts(st, c.buf, num, false, &req)) {
 		stat_add(SONDE_TLSSTAT_SKIPPED, num);
-		return 0;
+		return false;
 	}
 	c.lenp = len_ptr(ctx);
 	c.ts = bpf_ktime_get_ns();
 	c.req_start = req;
-	if (bpf_map_update_elem(&ssl_writes, &id, &c, BPF_ANY))
+	if (bpf_map_update_elem(&ssl_writes, &id, &c, BPF_ANY)) {
 		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+		return false;
+	}
+	return true;
+}
+
+/* An SSL read enters: kept for its return when the connection is copied. */
+static __always_inline bool read_enter(struct pt_regs *ctx)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {
+		.conn = PT_REGS_PARM1(ctx), .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct ssl_call c = {.ssl = k.conn, .buf = PT_REGS_PARM2(ctx)};
+
+	if (!armed || !targeted(k.pid))
+		return false;
+	/* Reads of a connection that wrote no request yet (a server) are not copied. */
+	if (!copies(bpf_map_lookup_elem(&conns, &k)))
+		return false;
+	c.lenp = len_ptr(ctx);
+	if (bpf_map_update_elem(&ssl_reads, &id, &c, BPF_ANY)) {
+		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+		return false;
+	}
+	return true;
+}
+
+SEC("uprobe")
+int ssl_write_entry(struct pt_regs *ctx)
+{
+	write_enter(ctx);
 	return 0;
 }
 
@@ -644,20 +680,9 @@ int BPF_KRETPROBE(ssl_write_return)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf)
+int ssl_read_entry(struct pt_regs *ctx)
 {
-	__u64 id = sonde_pid_tgid();
-	struct conn_key k = {.conn = (__u64)ssl, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
-	struct ssl_call c = {.ssl = (__u64)ssl, .buf = (__u64)buf};
-
-	if (!armed || !targeted(k.pid))
-		return 0;
-	/* Reads of a connection that wrote no request yet (a server) are not copied. */
-	if (!copies(bpf_map_lookup_elem(&conns, &k)))
-		return 0;
-	c.lenp = len_ptr(ctx);
-	if (bpf_map_update_elem(&ssl_reads, &id, &c, BPF_ANY))
-		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+	read_enter(ctx);
 	return 0;
 }
 
@@ -665,6 +690,27 @@ SEC("uretprobe")
 int BPF_KRETPROBE(ssl_read_return)
 {
 	return ssl_return(ctx, &ssl_reads, SONDE_TLS_READ);
+}
+
+/*
+ * The same as uprobe sessions (Linux 6.13): a call that is not copied
+ * (most reads of a download, every call of a connection that is not
+ * HTTP) returns 1 at entry and costs no return probe.
+ */
+SEC("uprobe")
+int ssl_write_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return())
+		return ssl_return(ctx, &ssl_writes, SONDE_TLS_WRITE);
+	return write_enter(ctx) ? 0 : 1;
+}
+
+SEC("uprobe")
+int ssl_read_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return())
+		return ssl_return(ctx, &ssl_reads, SONDE_TLS_READ);
+	return read_enter(ctx) ? 0 : 1;
 }
 
 /* SSL_free, SSL_shutdown: the connection is over. */
@@ -681,34 +727,36 @@ int BPF_KPROBE(ssl_close, void *ssl)
 
 /* ---- plaintext: socket syscalls on TCP sockets ---- */
 
-/* The TCP socket behind @fd of the current process, or 0. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/*
+ * The TCP socket behind @fd of the current process, or 0. Every read and
+ * write of a target comes here: the walk loads fields directly (trusted
+ * and cast pointers: faulting loads, no helper call each), all but the
+ * fd array's slot, which takes a variable index.
+ */
 static __always_inline __u64 fd_sock(long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds, *f = NULL;
+	struct fdtable *fdt = t->files->fdt;
+	struct file *fp = NULL, *f;
 	struct socket *so;
 	struct sock *sk;
-	__u16 family, proto;
-	umode_t mode;
 
-	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || !fdt || fd >= fdt->max_fds)
 		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fdt->fd[fd]) || !fp)
 		return 0;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
+	f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
+	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return 0;
-	so = BPF_CORE_READ(f, private_data);
-	if (!so || BPF_CORE_READ(so, type) != SOCK_STREAM)
+	so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	if (so->type != SOCK_STREAM)
 		return 0;
-	sk = BPF_CORE_READ(so, sk);
-	if (!sk)
-		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	proto = BPF_CORE_READ(sk, sk_protocol);
-	if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
+	sk = so->sk;
+	if (!sk ||
+	    (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6) ||
+	    sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	return (__u64)sk;
 }
@@ -787,75 +835,43 @@ static __always_inline int msg_enter(long fd, __u64 msg, __u32 dir)
 	return sock_enter(fd, (__u64)m.msg_iov, 0, (__u32)m.msg_iovlen, dir);
 }
 
-#define ARG(n) (ctx->args[n])
+/*
+ * The socket syscalls, from the raw sys_enter/sys_exit tracepoints: one
+ * program each for every syscall of the host, a few instructions for the
+ * ones not wanted. The classic syscalls/sys_enter_* tracepoints cost a
+ * perf record per call (args copied, a trace buffer): curl downloading
+ * 1 GiB took 23 % more CPU under them, and they need tracefs mounted.
+ * x86-64 numbers; a 32-bit task's are another table and are not read.
+ */
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_CLOSE 3
+#define NR_READV 19
+#define NR_WRITEV 20
+#define NR_CONNECT 42
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+#define NR_BIT(n) (1ull << (n))
+/* Calls whose bytes are copied (an exit is wanted), and those that end a connection. */
+#define NR_MOVES                                                                     \
+	(NR_BIT(NR_READ) | NR_BIT(NR_WRITE) | NR_BIT(NR_READV) | NR_BIT(NR_WRITEV) | \
+	 NR_BIT(NR_SENDTO) | NR_BIT(NR_RECVFROM) | NR_BIT(NR_SENDMSG) | NR_BIT(NR_RECVMSG))
+#define NR_ENDS (NR_BIT(NR_CLOSE) | NR_BIT(NR_CONNECT))
+#define TS_COMPAT 0x0002 /* x86 thread_info.status: a 32-bit syscall */
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+static __always_inline bool wanted(long nr, __u64 set)
 {
-	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_WRITE);
+	return nr >= 0 && nr < 64 && (NR_BIT(nr) & set);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+static __always_inline bool compat_task(void)
 {
-	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_WRITE);
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return t->thread_info.status & TS_COMPAT;
 }
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 n = ARG(2);
-
-	return n ? sock_enter(ARG(0), ARG(1), 0, (__u32)n, SONDE_TLS_WRITE) : 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return msg_enter(ARG(0), ARG(1), SONDE_TLS_WRITE);
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_READ);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock_enter(ARG(0), ARG(1), ARG(2), 0, SONDE_TLS_READ);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 n = ARG(2);
-
-	return n ? sock_enter(ARG(0), ARG(1), 0, (__u32)n, SONDE_TLS_READ) : 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return msg_enter(ARG(0), ARG(1), SONDE_TLS_READ);
-}
-
-#define SOCK_EXIT(name)                                           \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                \
-	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx) \
-	{                                                         \
-		return sock_exit(ctx->ret);                       \
-	}
-
-SOCK_EXIT(write)
-SOCK_EXIT(sendto)
-SOCK_EXIT(writev)
-SOCK_EXIT(sendmsg)
-SOCK_EXIT(read)
-SOCK_EXIT(recvfrom)
-SOCK_EXIT(readv)
-SOCK_EXIT(recvmsg)
 
 /* close(2), and connect(2) on a socket that was used before: the connection ended. */
 static __always_inline int sock_end(long fd)
@@ -871,16 +887,44 @@ static __always_inline int sock_end(long fd)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
 {
-	return sock_end(ARG(0));
+	__u64 a1, a2;
+	long fd;
+
+	if (!wanted(nr, NR_MOVES | NR_ENDS) || compat_task())
+		return 0;
+	fd = (int)regs->di; /* an int: the register's upper half is not */
+	a1 = regs->si;
+	a2 = regs->dx;
+	switch (nr) {
+	case NR_WRITE:
+	case NR_SENDTO:
+		return sock_enter(fd, a1, a2, 0, SONDE_TLS_WRITE);
+	case NR_READ:
+	case NR_RECVFROM:
+		return sock_enter(fd, a1, a2, 0, SONDE_TLS_READ);
+	case NR_WRITEV:
+		return a2 ? sock_enter(fd, a1, 0, (__u32)a2, SONDE_TLS_WRITE) : 0;
+	case NR_READV:
+		return a2 ? sock_enter(fd, a1, 0, (__u32)a2, SONDE_TLS_READ) : 0;
+	case NR_SENDMSG:
+		return msg_enter(fd, a1, SONDE_TLS_WRITE);
+	case NR_RECVMSG:
+		return msg_enter(fd, a1, SONDE_TLS_READ);
+	default: /* close, connect */
+		return sock_end(fd);
+	}
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tls_sys_exit, struct pt_regs *regs, long ret)
 {
-	return sock_end(ARG(0));
+	/* sock_exit() finds only what sock_enter() kept for this thread. */
+	if (!wanted(regs->orig_ax, NR_MOVES))
+		return 0;
+	return sock_exit(ret);
 }
 
 /* ---- processes ---- */

@@ -8,9 +8,9 @@
  * until they are freed, and what is left at the end becomes the inuse_*
  * types and the leak report.
  *
- * libbpf 1.1 (Debian 12) predates uprobe_multi links, so they are created
- * with the bpf() syscall; the programs are loaded with the matching
- * expected attach type (uprobe_multi, or uprobe session for --inuse).
+ * libbpf 1.1 (Debian 12) predates uprobe_multi links: probes/uprobe_multi
+ * creates them, the programs loaded with the matching expected attach
+ * type (uprobe_multi, or uprobe session for --inuse).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@
 #include "probes/rqueue.h"
 #include "probes/sampler.h"
 #include "probes/stacks.h"
+#include "probes/uprobe_multi.h"
 #include "probes/uprobe_resolve.h"
 #include "symbols/elfsyms.h"
 #include "symbols/procmaps.h"
@@ -43,26 +43,6 @@
 #define RING_SAMPLES_PER_S 20000u
 #define MAX_FUNCS 16
 #define LEAKS_SHOWN 20
-
-/* enum bpf_attach_type values newer than libbpf 1.1's headers. */
-#define ATTACH_UPROBE_MULTI 48
-#define ATTACH_UPROBE_SESSION 57
-
-/* union bpf_attr for BPF_LINK_CREATE with uprobe_multi (Linux 6.6+). */
-struct uprobe_multi_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 pad;
-};
 
 /* The allocator functions and what their arguments mean. */
 static const struct {
@@ -191,35 +171,18 @@ static void table_del(struct block_table *t, struct block *b)
 	}
 }
 
-static int sys_link_create(struct uprobe_multi_attr *attr)
-{
-	/* BPF_LINK_CREATE = 28 */
-	return (int)syscall(__NR_bpf, 28, attr, sizeof(*attr));
-}
-
 /* One uprobe_multi link of @prog on @n offsets of the allocator in @pid. */
-static int link_multi(struct alloc *a, struct bpf_program *prog, int attach_type,
+static int link_multi(struct alloc *a, struct bpf_program *prog, enum uprobe_multi_kind kind,
 		      const uint64_t *offsets, const uint64_t *cookies, size_t n, pid_t pid)
 {
-	struct uprobe_multi_attr attr;
 	struct alloc_link *grown;
 	int fd;
 
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_fd = bpf_program__fd(prog);
-	attr.attach_type = attach_type;
-	attr.path = (uintptr_t)a->path;
-	attr.offsets = (uintptr_t)offsets;
-	attr.cookies = (uintptr_t)cookies;
-	attr.cnt = n;
-	attr.pid = pid;
-	fd = sys_link_create(&attr);
+	fd = uprobe_multi_attach(prog, a->path, pid, offsets, cookies, n, kind);
 	if (fd < 0) {
-		int err = -errno;
-
 		log_err("alloc: failed to attach uprobes to %s in PID %d: %s", a->display, pid,
-			strerror(errno));
-		return err;
+			strerror(-fd));
+		return fd;
 	}
 	grown = realloc(a->links, (a->nlinks + 1) * sizeof(*grown));
 	if (!grown) {
@@ -411,9 +374,8 @@ static int alloc_open(struct probe *p)
 	bpf_program__set_autoload(
 		o->inuse ? a->skel->progs.alloc_entry : a->skel->progs.alloc_session, false);
 	bpf_program__set_autoload(a->skel->progs.on_free, o->inuse);
-	bpf_program__set_expected_attach_type(entry, o->inuse ? ATTACH_UPROBE_SESSION
-							      : ATTACH_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(a->skel->progs.on_free, ATTACH_UPROBE_MULTI);
+	uprobe_multi_prepare(entry, o->inuse ? UPROBE_MULTI_SESSION : UPROBE_MULTI_ENTRY);
+	uprobe_multi_prepare(a->skel->progs.on_free, UPROBE_MULTI_ENTRY);
 	err = alloc_bpf__load(a->skel);
 	if (err) {
 		log_err("alloc: failed to load BPF programs: %s (needs uprobe_multi links%s; run "
@@ -438,11 +400,11 @@ static int attach_pid(struct alloc *a, pid_t pid)
 	uint64_t zero = 0;
 	int err;
 
-	err = link_multi(a, entry, a->o->inuse ? ATTACH_UPROBE_SESSION : ATTACH_UPROBE_MULTI,
+	err = link_multi(a, entry, a->o->inuse ? UPROBE_MULTI_SESSION : UPROBE_MULTI_ENTRY,
 			 a->offsets, a->cookies, a->nfuncs, pid);
 	if (!err && a->o->inuse)
-		err = link_multi(a, a->skel->progs.on_free, ATTACH_UPROBE_MULTI, &a->free_off,
-				 &zero, 1, pid);
+		err = link_multi(a, a->skel->progs.on_free, UPROBE_MULTI_ENTRY, &a->free_off, &zero,
+				 1, pid);
 	return err;
 }
 

@@ -21,7 +21,6 @@
 
 #include "base/log.h"
 #include "base/strbuf.h"
-#include "base/tracefs.h"
 #include "decode/decode.h"
 #include "model/genai_names.h"
 #include "model/llm_agg.h"
@@ -115,6 +114,7 @@ struct tls {
 	struct llm_decoder *dec;
 	struct llm_agg *agg;
 	bool multi;
+	bool session; /* ssl_*_session programs: uprobe sessions (with multi) */
 	size_t ring;
 	uint64_t now; /* CLOCK_MONOTONIC at this tick */
 	uint64_t next_expire_ns;
@@ -786,17 +786,15 @@ static void set_autoload(struct tls *t)
 {
 	struct tls_bpf *s = t->skel;
 	bool plain = t->o->plaintext;
-	struct bpf_program *socks[] = {
-		s->progs.sys_enter_write,   s->progs.sys_enter_sendto,	s->progs.sys_enter_writev,
-		s->progs.sys_enter_sendmsg, s->progs.sys_enter_read,	s->progs.sys_enter_recvfrom,
-		s->progs.sys_enter_readv,   s->progs.sys_enter_recvmsg, s->progs.sys_exit_write,
-		s->progs.sys_exit_sendto,   s->progs.sys_exit_writev,	s->progs.sys_exit_sendmsg,
-		s->progs.sys_exit_read,	    s->progs.sys_exit_recvfrom, s->progs.sys_exit_readv,
-		s->progs.sys_exit_recvmsg,  s->progs.sys_enter_close,	s->progs.sys_enter_connect,
-	};
 
-	for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++)
-		bpf_program__set_autoload(socks[i], plain);
+	bpf_program__set_autoload(s->progs.tls_sys_enter, plain);
+	bpf_program__set_autoload(s->progs.tls_sys_exit, plain);
+	bpf_program__set_autoload(s->progs.ssl_write_session, t->session);
+	bpf_program__set_autoload(s->progs.ssl_read_session, t->session);
+	bpf_program__set_autoload(s->progs.ssl_write_entry, !t->session);
+	bpf_program__set_autoload(s->progs.ssl_write_return, !t->session);
+	bpf_program__set_autoload(s->progs.ssl_read_entry, !t->session);
+	bpf_program__set_autoload(s->progs.ssl_read_return, !t->session);
 	/* The agent's targets come through add_pid, at their exec too. */
 	bpf_program__set_autoload(s->progs.tls_exec, !t->p->host->targets.dynamic);
 }
@@ -833,24 +831,31 @@ static int load_bpf(struct tls *t)
 	bpf_map__set_max_entries(t->skel->maps.scratch, o->stacks && ncpu > 0 ? ncpu : 1);
 	set_autoload(t);
 	if (t->multi) {
-		uprobe_multi_prepare(t->skel->progs.ssl_write_entry);
-		uprobe_multi_prepare(t->skel->progs.ssl_write_return);
-		uprobe_multi_prepare(t->skel->progs.ssl_read_entry);
-		uprobe_multi_prepare(t->skel->progs.ssl_read_return);
-		uprobe_multi_prepare(t->skel->progs.ssl_close);
+		uprobe_multi_prepare(t->skel->progs.ssl_write_entry, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.ssl_write_return, UPROBE_MULTI_RETURN);
+		uprobe_multi_prepare(t->skel->progs.ssl_read_entry, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.ssl_read_return, UPROBE_MULTI_RETURN);
+		uprobe_multi_prepare(t->skel->progs.ssl_write_session, UPROBE_MULTI_SESSION);
+		uprobe_multi_prepare(t->skel->progs.ssl_read_session, UPROBE_MULTI_SESSION);
+		uprobe_multi_prepare(t->skel->progs.ssl_close, UPROBE_MULTI_ENTRY);
 	}
 	err = tls_bpf__load(t->skel);
 	if (err && t->multi) {
-		log_info("llm: uprobe_multi links not supported (%s): attaching one by one",
-			 strerror(-err));
+		/* Sessions are Linux 6.13, uprobe_multi links 6.6: one step down each time. */
+		log_info("llm: %s not supported (%s): %s",
+			 t->session ? "uprobe sessions" : "uprobe_multi links", strerror(-err),
+			 t->session ? "entry and return probes" : "attaching one by one");
 		tls_bpf__destroy(t->skel);
 		t->skel = NULL;
-		t->multi = false;
+		if (t->session)
+			t->session = false;
+		else
+			t->multi = false;
 		return load_bpf(t);
 	}
 	if (err) {
 		log_err("llm: failed to load BPF programs: %s (is the kernel built with BTF, "
-			"uprobes and syscall tracepoints? run with -vv for details)",
+			"uprobes and BTF tracepoints? run with -vv for details)",
 			strerror(-err));
 		return err;
 	}
@@ -910,6 +915,7 @@ static int tls_open(struct probe *p)
 		}
 	}
 	t->multi = true;
+	t->session = true;
 	err = load_bpf(t);
 	if (err)
 		return err;
@@ -925,8 +931,6 @@ static int attach_tracepoints(struct tls *t)
 {
 	struct bpf_program *prog;
 
-	/* Its failure shows as the first tracepoint's, below. */
-	tracefs_ensure();
 	bpf_object__for_each_program(prog, t->skel->obj)
 	{
 		const char *sec = bpf_program__section_name(prog);
@@ -939,9 +943,7 @@ static int attach_tracepoints(struct tls *t)
 		if (!l) {
 			int err = -errno;
 
-			log_err("llm: failed to attach %s: %s%s", sec, strerror(errno),
-				err == -ENOENT ? " (no syscall tracepoints? use --no-plaintext)"
-					       : "");
+			log_err("llm: failed to attach %s: %s", sec, strerror(errno));
 			return err;
 		}
 		grown = realloc(t->tps, (t->ntps + 1) * sizeof(*grown));
@@ -999,10 +1001,14 @@ static int tls_attach(struct probe *p)
 {
 	struct tls *t = p->priv;
 	struct tls_progs progs = {
-		.entry = {t->skel->progs.ssl_write_entry, t->skel->progs.ssl_read_entry,
+		.entry = {t->session ? t->skel->progs.ssl_write_session
+				     : t->skel->progs.ssl_write_entry,
+			  t->session ? t->skel->progs.ssl_read_session
+				     : t->skel->progs.ssl_read_entry,
 			  t->skel->progs.ssl_close},
 		.ret = {t->skel->progs.ssl_write_return, t->skel->progs.ssl_read_return, NULL},
 		.multi = t->multi,
+		.session = t->session,
 		.stopping = p->host->stopping,
 	};
 	int err;

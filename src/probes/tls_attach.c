@@ -166,9 +166,11 @@ static int attach_role_multi(struct tls_attach *a, struct tfile *f, const char *
 	const struct bpf_program *ret = a->p.ret[role];
 	int fd, rfd = -1, err;
 
-	fd = uprobe_multi_attach(a->p.entry[role], path, f->link_pid, offs, cookies, n, false);
-	if (fd >= 0 && ret) {
-		rfd = uprobe_multi_attach(ret, path, f->link_pid, offs, cookies, n, true);
+	fd = uprobe_multi_attach(a->p.entry[role], path, f->link_pid, offs, cookies, n,
+				 a->p.session && ret ? UPROBE_MULTI_SESSION : UPROBE_MULTI_ENTRY);
+	if (fd >= 0 && ret && !a->p.session) {
+		rfd = uprobe_multi_attach(ret, path, f->link_pid, offs, cookies, n,
+					  UPROBE_MULTI_RETURN);
 		if (rfd < 0) {
 			close(fd);
 			fd = rfd;

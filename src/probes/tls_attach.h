@@ -27,6 +27,12 @@ struct tls_progs {
 	const struct bpf_program *entry[TLS_ROLE__COUNT];
 	const struct bpf_program *ret[TLS_ROLE__COUNT];
 	bool multi; /* loaded for uprobe_multi links (else one perf uprobe each) */
+	/*
+	 * With multi: the entry programs of roles with a return program are
+	 * uprobe sessions (Linux 6.13), entry and return in one program that
+	 * skips the return of a call it does not copy; ret[] is not attached.
+	 */
+	bool session;
 	bool (*stopping)(void);
 };
 

@@ -460,10 +460,10 @@ static int load_bpf(struct uprobe *u)
 	bpf_map__set_max_entries(u->skel->maps.spans, u->spans ? o->ring_kib * 1024
 							       : (unsigned int)getpagesize());
 	if (u->multi) {
-		uprobe_multi_prepare(u->skel->progs.on_entry);
-		uprobe_multi_prepare(u->skel->progs.on_return);
-		uprobe_multi_prepare(u->skel->progs.on_go_entry);
-		uprobe_multi_prepare(u->skel->progs.on_go_return);
+		uprobe_multi_prepare(u->skel->progs.on_entry, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(u->skel->progs.on_return, UPROBE_MULTI_RETURN);
+		uprobe_multi_prepare(u->skel->progs.on_go_entry, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(u->skel->progs.on_go_return, UPROBE_MULTI_RETURN);
 	}
 	err = uprobe_bpf__load(u->skel);
 	if (err && u->multi) {
@@ -646,12 +646,12 @@ static int attach_multi(struct uprobe *u, const struct tprobe *tps, size_t n, ui
 		cookies[i] = tps[i].func_id;
 	}
 	fd = uprobe_multi_attach(kind_prog(u, tps[0].kind, false), tps[0].path, tps[0].pid, offs,
-				 cookies, n, false);
+				 cookies, n, UPROBE_MULTI_ENTRY);
 	if (fd >= 0 && tps[0].kind != TP_CALL)
 		return push_mfd(u, fd);
 	if (fd >= 0) {
 		int rfd = uprobe_multi_attach(u->skel->progs.on_return, tps[0].path, tps[0].pid,
-					      offs, cookies, n, true);
+					      offs, cookies, n, UPROBE_MULTI_RETURN);
 
 		if (rfd >= 0) {
 			err = push_mfd(u, fd);

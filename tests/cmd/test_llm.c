@@ -441,6 +441,77 @@ Test(llm, curl_http2)
 	run_free(&r);
 }
 
+/*
+ * A TLS download by curl is not an LLM call: its GET is seen and skipped
+ * in the kernel (no byte of its 8 MiB answer copied, the reads' uprobe
+ * sessions end at entry), then a POST on a new connection is decoded.
+ */
+Test(llm, download_skipped_then_call)
+{
+	char get[128], post[128], head[256];
+	unsigned long ssl = 0, sock = 0, recs = 0, bytes = 0, skipped = 0;
+	const char *line;
+	const char *args[48] = {"-v",
+				"--spans",
+				tmp_path("spans.jsonl"),
+				"--",
+				"/usr/bin/curl",
+				"-sS",
+				"--http1.1",
+				"--cacert",
+				srv.ca,
+				"-H",
+				"User-Agent:",
+				"-o",
+				"/dev/null",
+				get,
+				"--next",
+				"-sS",
+				"--http1.1",
+				"--cacert",
+				srv.ca,
+				"-o",
+				"/dev/null",
+				"-H",
+				"content-type: application/json",
+				post,
+				"-d",
+				"{\"model\":\"gpt-dl\",\"max_tokens\":4,"
+				"\"messages\":[{\"role\":\"user\",\"content\":\"after\"}]}",
+				NULL};
+	struct spans ss;
+	struct run r;
+
+	snprintf(get, sizeof(get), "%s/files/blob?bytes=8388608", base_url());
+	snprintf(post, sizeof(post), "%s/v1/chat/completions", base_url());
+	sonde_llm(&r, args);
+	read_spans(tmp_path("spans.jsonl"), &ss);
+	cr_expect_eq(ss.n, 1, "%s", ss.text);
+	expect_chat(span_named(&ss, "chat gpt-dl"), "openai", "gpt-dl", 5, 4, "stop");
+	/*
+	 * The GET's connection never reached the collector: one connection,
+	 * only the call's bytes copied (8 MiB were read), the GET's head
+	 * among the bytes skipped (the TLS handshake's socket writes too).
+	 */
+	cr_expect(strstr(r.err, "1 connections (1 HTTP/1.1, 0 HTTP/2, 0 not HTTP)"), "%s", r.err);
+	line = strstr(r.err, "llm: ");
+	while (line && sscanf(line,
+			      "llm: %lu SSL and %lu socket reads/writes copied, %lu records, "
+			      "%lu bytes; %lu request bytes skipped",
+			      &ssl, &sock, &recs, &bytes, &skipped) != 5)
+		line = strstr(line + 1, "llm: ");
+	cr_assert(line, "no copy counts in:\n%s", r.err);
+	cr_expect_eq(sock, 0);
+	cr_expect(ssl >= 2 && ssl <= 4 && bytes < 4096, "%lu calls, %lu bytes copied", ssl, bytes);
+	snprintf(head, sizeof(head),
+		 "GET /files/blob?bytes=8388608 HTTP/1.1\r\nHost: localhost:%d\r\n"
+		 "Accept: */*\r\n\r\n",
+		 srv.https);
+	cr_expect_geq(skipped, strlen(head), "%s", r.err);
+	free_spans(&ss);
+	run_free(&r);
+}
+
 /* python3's urllib (the _ssl module on libssl.so.3, SSL_read_ex/SSL_write_ex), HTTP/1.1. */
 Test(llm, python_urllib)
 {
