@@ -15,6 +15,7 @@
 #include "pidns.bpf.h"
 #include "callstack.bpf.h"
 #include "wakeup.bpf.h"
+#include "ustack.bpf.h"
 
 #define EFAULT 14
 
@@ -119,9 +120,6 @@ static __always_inline bool is_target(__u32 tgid)
 	return t != NULL;
 }
 
-/* Offset in ips[] (bytes) past which a snapshot chunk may not start. */
-#define STACK_OFF_MAX (2 * SONDE_MAX_STACK * 8 + SONDE_MAX_STACK_BYTES)
-
 /*
  * Copy the current task's user registers and up to stack_size bytes of
  * its user stack from sp upward to byte offset @off of ips[]. Page by
@@ -132,7 +130,7 @@ static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
-	__u64 copied = 0;
+	__u32 copied;
 	__u64 sp;
 
 	/* Kernel threads have no user stack. */
@@ -149,32 +147,7 @@ static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
 	sp = s->user_sp;
 	if (!sp)
 		return 0;
-	for (int i = 0; i < SONDE_MAX_STACK_BYTES / SONDE_PAGE_SIZE + 1; i++) {
-		__u64 chunk, at;
-		long err;
-
-		if (copied >= stack_size)
-			break;
-		chunk = SONDE_PAGE_SIZE - ((sp + copied) & (SONDE_PAGE_SIZE - 1));
-		if (chunk > stack_size - copied)
-			chunk = stack_size - copied;
-		at = off + copied;
-		/*
-		 * Bounds the verifier can follow: at + chunk stays inside
-		 * ips[]. The barriers keep clang from checking one copy of a
-		 * value and passing another.
-		 */
-		barrier_var(chunk);
-		barrier_var(at);
-		if (at > STACK_OFF_MAX || chunk > SONDE_PAGE_SIZE)
-			break;
-		err = bpf_probe_read_user((char *)s->ips + at, chunk, (void *)(sp + copied));
-		if (err) {
-			s->stack_err = -err;
-			break;
-		}
-		copied += chunk;
-	}
+	copied = copy_stack_pages(s, off, sp, stack_size);
 	if (!copied)
 		stat_inc(SONDE_STAT_STACK_COPY_ERR);
 	return copied;

@@ -22,6 +22,7 @@
 #include "sonde/events.h"
 #include "pidns.bpf.h"
 #include "wakeup.bpf.h"
+#include "ustack.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -470,35 +471,6 @@ static __always_inline void conn_close(struct conn_key *k, __u32 tid)
 
 /* ---- the user stack of a request ---- */
 
-#define STACK_OFF_MAX (2 * SONDE_MAX_STACK * 8 + SONDE_MAX_STACK_BYTES)
-
-/* Up to stack_size bytes of user stack from @sp, page by page, at byte @off of ips[]. */
-static __always_inline __u32 copy_stack(struct sonde_sample *s, __u32 off, __u64 sp)
-{
-	__u64 copied = 0;
-
-	for (int i = 0; i < SONDE_MAX_STACK_BYTES / SONDE_PAGE_SIZE + 1; i++) {
-		__u64 chunk, at;
-
-		if (copied >= stack_size)
-			break;
-		chunk = SONDE_PAGE_SIZE - ((sp + copied) & (SONDE_PAGE_SIZE - 1));
-		if (chunk > stack_size - copied)
-			chunk = stack_size - copied;
-		at = off + copied;
-		barrier_var(chunk);
-		barrier_var(at);
-		if (at > STACK_OFF_MAX || chunk > SONDE_PAGE_SIZE)
-			break;
-		if (bpf_probe_read_user((char *)s->ips + at, chunk, (void *)(sp + copied))) {
-			s->stack_err = 14; /* EFAULT */
-			break;
-		}
-		copied += chunk;
-	}
-	return copied;
-}
-
 /*
  * The stack of the thread that wrote a request, at its write's return
  * (the registers are the caller's, right after the call): a sample whose
@@ -537,7 +509,7 @@ static __always_inline void send_stack(struct pt_regs *ctx, __u64 id, __u64 ts)
 	s->user_sp = PT_REGS_SP(ctx);
 	s->user_bp = PT_REGS_FP(ctx);
 	if (stack_size)
-		slen = copy_stack(s, unr * sizeof(__u64), s->user_sp);
+		slen = copy_stack_pages(s, unr * sizeof(__u64), s->user_sp, stack_size);
 	if (slen > SONDE_MAX_STACK_BYTES)
 		slen = SONDE_MAX_STACK_BYTES;
 	s->stack_len = slen;

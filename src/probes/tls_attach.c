@@ -2,8 +2,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,13 @@ struct tls_attach {
 	size_t refused;
 	struct user *users;
 	size_t nusers;
+	/* The cache bounds: entries kept by the last pruning, pruned in all. */
+	size_t nknown_tls_floor, nreported_live, pruned;
 };
+
+/* New entries of the file cache, and of the processes described, between prunings. */
+#define KNOWN_PRUNE 1024
+#define REPORTED_PRUNE 1024
 
 struct tls_attach *tls_attach__new(const struct tls_progs *p)
 {
@@ -89,6 +96,13 @@ void tls_attach__detach(struct tls_attach *a)
 		tfile_detach(&a->files[i]);
 }
 
+size_t tls_attach__cached(const struct tls_attach *a, size_t *pruned)
+{
+	if (pruned)
+		*pruned = a->pruned;
+	return a->nknown;
+}
+
 void tls_attach__free(struct tls_attach *a)
 {
 	if (!a)
@@ -103,6 +117,36 @@ void tls_attach__free(struct tls_attach *a)
 	free(a);
 }
 
+/*
+ * The inspected-file cache past KNOWN_PRUNE entries (-a or the agent on a
+ * host that runs new programs all day): the files that are not TLS go,
+ * since nothing points at them and a second look costs one inspection;
+ * the TLS ones stay, renumbered in the files and users that name them.
+ */
+static void prune_known(struct tls_attach *a)
+{
+	size_t *to = malloc(a->nknown * sizeof(*to)), n = 0;
+
+	if (!to)
+		return;
+	for (size_t i = 0; i < a->nknown; i++) {
+		if (a->known[i].verdict != 1) {
+			free(a->known[i].display);
+			to[i] = SIZE_MAX;
+			continue;
+		}
+		to[i] = n;
+		a->known[n++] = a->known[i];
+	}
+	for (size_t i = 0; i < a->nfiles; i++)
+		a->files[i].known = to[a->files[i].known];
+	for (size_t i = 0; i < a->nusers; i++)
+		a->users[i].known = to[a->users[i].known];
+	a->pruned += a->nknown - n;
+	a->nknown = n;
+	free(to);
+}
+
 /* The cache entry of @path, inspected now if new; NULL on ENOMEM or a stat failure. */
 static struct known *inspect(struct tls_attach *a, const char *path, const char *display,
 			     size_t *idx)
@@ -112,6 +156,11 @@ static struct known *inspect(struct tls_attach *a, const char *path, const char 
 
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return NULL;
+	if (a->nknown >= KNOWN_PRUNE + a->nknown_tls_floor) {
+		prune_known(a);
+		/* Mostly TLS files: look again only after as many new ones. */
+		a->nknown_tls_floor = a->nknown;
+	}
 	for (size_t i = 0; i < a->nknown; i++) {
 		if (a->known[i].dev == st.st_dev && a->known[i].ino == st.st_ino) {
 			*idx = i;
@@ -327,6 +376,17 @@ int tls_attach__system(struct tls_attach *a, pid_t link_pid)
 	return n;
 }
 
+/* The processes described that still exist: a PID reused later gets its own line. */
+static void prune_reported(struct tls_attach *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->nreported; i++)
+		if (!kill(a->reported[i], 0) || errno == EPERM)
+			a->reported[n++] = a->reported[i];
+	a->nreported = n;
+}
+
 static bool was_reported(struct tls_attach *a, pid_t pid)
 {
 	pid_t *grown;
@@ -334,6 +394,10 @@ static bool was_reported(struct tls_attach *a, pid_t pid)
 	for (size_t i = 0; i < a->nreported; i++)
 		if (a->reported[i] == pid)
 			return true;
+	if (a->nreported >= REPORTED_PRUNE + a->nreported_live) {
+		prune_reported(a);
+		a->nreported_live = a->nreported;
+	}
 	grown = realloc(a->reported, (a->nreported + 1) * sizeof(*grown));
 	if (grown) {
 		a->reported = grown;

@@ -40,6 +40,11 @@ struct tls_attach;
 
 struct tls_attach *tls_attach__new(const struct tls_progs *p);
 void tls_attach__free(struct tls_attach *a);
+/*
+ * Files in the inspection cache now; *@pruned (if not NULL): the entries
+ * of files that are not TLS dropped to bound it.
+ */
+size_t tls_attach__cached(const struct tls_attach *a, size_t *pruned);
 
 /* What tls_attach__pid() says about a process, once. */
 enum tls_report {
