@@ -468,6 +468,36 @@ err_free:
 }
 
 /*
+ * The key of @st of profile @p (its probed call too when @keyed) into @k,
+ * and its locations as ids of @q (interned anew, cached in @remap unless
+ * NULL) into @locs. 0 or -errno.
+ */
+static int key_in(struct profile *q, const struct profile *p, const struct profile_stack *st,
+		  int32_t *remap, bool keyed, struct profile_key *k, uint32_t *locs)
+{
+	int idx = 0;
+
+	*k = (struct profile_key){st->pid, st->tid, st->comm};
+	if (keyed) {
+		k->span_id = st->span_id;
+		k->trace_id_hi = st->trace_id_hi;
+		k->trace_id_lo = st->trace_id_lo;
+		k->function = st->function;
+	}
+	for (uint32_t j = 0; j < st->n && idx >= 0; j++) {
+		if (!remap)
+			idx = profile__intern_location(q, bv_at(&p->locs, st->locs[j]));
+		else if ((idx = remap[st->locs[j]]) < 0)
+			idx = remap[st->locs[j]] =
+				profile__intern_location(q, bv_at(&p->locs, st->locs[j]));
+		locs[j] = (uint32_t)idx;
+	}
+	return idx < 0 ? idx : 0;
+}
+
+#define LOCS_ON_STACK 256
+
+/*
  * Stack @st of another profile into @q, its locations interned anew: type
  * t of @p is type @tmap[t] of @q (NULL: the same index); @keyed keeps the
  * stack's probed call (span, function), else only its thread.
@@ -475,24 +505,14 @@ err_free:
 static int copy_stack(struct profile *q, const struct profile *p, const struct profile_stack *st,
 		      int32_t *remap, const int *tmap, bool keyed)
 {
-	uint32_t ids[256], *locs = st->n <= 256 ? ids : malloc(st->n * sizeof(*locs));
-	struct profile_key k = {st->pid, st->tid, st->comm};
-	int idx = 0;
+	uint32_t ids[LOCS_ON_STACK];
+	uint32_t *locs = st->n <= LOCS_ON_STACK ? ids : malloc(st->n * sizeof(*locs));
+	struct profile_key k;
+	int idx;
 
 	if (!locs)
 		return -ENOMEM;
-	if (keyed) {
-		k.span_id = st->span_id;
-		k.trace_id_hi = st->trace_id_hi;
-		k.trace_id_lo = st->trace_id_lo;
-		k.function = st->function;
-	}
-	for (uint32_t j = 0; j < st->n && idx >= 0; j++) {
-		if (remap[st->locs[j]] < 0)
-			remap[st->locs[j]] = profile__intern_location(q, bv_at(&p->locs, st->locs[j]));
-		idx = remap[st->locs[j]];
-		locs[j] = (uint32_t)idx;
-	}
+	idx = key_in(q, p, st, remap, keyed, &k, locs);
 	for (uint32_t t = 0; t < p->ntypes && idx >= 0; t++) {
 		if (!st->values[t])
 			continue;
@@ -502,6 +522,28 @@ static int copy_stack(struct profile *q, const struct profile *p, const struct p
 	if (locs != ids)
 		free(locs);
 	return idx < 0 ? idx : 0;
+}
+
+int profile__add_stack_of(struct profile *dst, uint32_t type, const struct profile *src,
+			  size_t stack, uint64_t value)
+{
+	const struct profile_stack *st;
+	uint32_t ids[LOCS_ON_STACK], *locs;
+	struct profile_key k;
+	int idx;
+
+	if (stack >= src->stacks.n)
+		return -EINVAL;
+	st = bv_at(&src->stacks, stack);
+	locs = st->n <= LOCS_ON_STACK ? ids : malloc(st->n * sizeof(*locs));
+	if (!locs)
+		return -ENOMEM;
+	idx = key_in(dst, src, st, NULL, true, &k, locs);
+	if (!idx)
+		idx = profile__add_keyed(dst, type, &k, locs, st->n, value);
+	if (locs != ids)
+		free(locs);
+	return idx;
 }
 
 static int32_t *new_remap(const struct profile *p)

@@ -166,6 +166,17 @@ struct profile *profile__filter(const struct profile *p,
 int profile__merge(struct profile *dst, const struct profile *src);
 
 /*
+ * Stack @stack of @src as a stack of @dst, under the same key (process,
+ * thread, probed call) with its locations interned anew, @value added to
+ * its type @type: its index in @dst (>= 0), or -errno (-EINVAL for a bad
+ * @stack or @type). A stack kept apart from the profile it was sampled
+ * into, for gauges that outlive the windows (the alloc probe's blocks in
+ * use).
+ */
+int profile__add_stack_of(struct profile *dst, uint32_t type, const struct profile *src,
+			  size_t stack, uint64_t value);
+
+/*
  * Pointers returned below stay valid until profile__free(), however much
  * the profile grows; profile strings are interned, so equal strings in
  * locations and comms have equal pointers.

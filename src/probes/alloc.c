@@ -6,7 +6,11 @@
  * and turns its samples into the alloc_space/alloc_objects types with the
  * sampling weights; with --inuse it follows the sampled blocks by address
  * until they are freed, and what is left at the end becomes the inuse_*
- * types and the leak report.
+ * types and the leak report. With windows of their own (the agent's),
+ * each window's inuse_* are the blocks live when it ends, a heap
+ * profile's snapshot: the blocks' stacks are kept in a profile of the
+ * probe's (the heap), which outlives the windows, and the blocks of
+ * processes that left the target set or exited are dropped.
  *
  * libbpf 1.1 (Debian 12) predates uprobe_multi links: probes/uprobe_multi
  * creates them, the programs loaded with the matching expected attach
@@ -15,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,7 +61,7 @@ static const struct {
 	{"valloc", SONDE_AFN_VALLOC},	       {"pvalloc", SONDE_AFN_VALLOC},
 };
 
-/* A sampled block: its profile stack and what it stands for. */
+/* A sampled block: its stack (in struct alloc's heap) and what it stands for. */
 struct block {
 	uint64_t key; /* address (live) or TID (awaiting its address); 0 = empty */
 	int32_t stack;
@@ -92,7 +98,12 @@ struct alloc {
 	uint64_t nsamples, bad, unmatched;
 	struct block_table awaiting; /* by TID: sampled, address not known yet */
 	struct block_table live;     /* by address */
+	/* The stacks of the blocks above (inuse_space, inuse_objects; no values). */
+	struct profile *heap;
 };
+
+/* Stacks of freed blocks the heap keeps past those of the followed ones (compact_heap()). */
+#define HEAP_SLACK 1024
 
 void alloc_opts_default(struct alloc_opts *o)
 {
@@ -305,6 +316,19 @@ static void fill_ln_table(struct alloc_bpf *skel)
 		skel->rodata->ln_table[i] = (uint32_t)lround(log1p((i + 0.5) / 1024.0) * 65536.0);
 }
 
+/* A profile for the followed blocks' stacks. */
+static struct profile *new_heap(void)
+{
+	struct profile *h = profile__new();
+
+	if (h && (profile__add_type(h, "inuse_space", "bytes") != 0 ||
+		  profile__add_type(h, "inuse_objects", "count") != 1)) {
+		profile__free(h);
+		return NULL;
+	}
+	return h;
+}
+
 static int declare_types(struct alloc *a)
 {
 	struct profile *prof = a->p->host->prof;
@@ -315,6 +339,11 @@ static int declare_types(struct alloc *a)
 	if (a->o->inuse) {
 		a->t_inuse_space = profile__add_type(prof, "inuse_space", "bytes");
 		a->t_inuse_objects = profile__add_type(prof, "inuse_objects", "count");
+		a->heap = new_heap();
+		if (!a->heap) {
+			log_err("alloc: failed to allocate the heap profile: %s", strerror(ENOMEM));
+			return -ENOMEM;
+		}
 	}
 	if (a->t_space < 0 || a->t_objects < 0 ||
 	    (a->o->inuse && (a->t_inuse_space < 0 || a->t_inuse_objects < 0))) {
@@ -339,7 +368,8 @@ static int alloc_open(struct probe *p)
 		return err;
 	a->p = p;
 	a->o = o;
-	if (h->targets.all || !h->targets.npids) {
+	/* The agent's targets (dynamic) come later, each through alloc_add_pid(). */
+	if (h->targets.all || (!h->targets.npids && !h->targets.dynamic)) {
 		log_err("alloc: -a cannot be traced with uprobes: give -p PID or -- CMD");
 		return -EINVAL;
 	}
@@ -422,36 +452,67 @@ static int alloc_attach(struct probe *p)
 	return 0;
 }
 
-/* Whether @pid maps the allocator's file (the same inode, not just its name). */
-static bool maps_allocator(const struct alloc *a, pid_t pid)
+/* What a target maps of allocators, for alloc_add_pid(). */
+enum libc_seen {
+	LIBC_GONE,  /* its maps are unreadable: it exited */
+	LIBC_OURS,  /* the allocator's file (the same inode, not just its name) */
+	LIBC_OTHER, /* another libc: a container's own */
+	LIBC_NONE,  /* none yet: just exec'd, the dynamic loader to come (or static) */
+};
+
+/* glibc's libc.so.6 (libc-2.X.so before 2.34), musl's loader that is its libc. */
+static bool is_libc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
+	       !strncmp(base, "ld-musl-", 8);
+}
+
+static enum libc_seen libc_of(const struct alloc *a, pid_t pid)
 {
 	struct procmaps m = {0};
+	enum libc_seen seen = LIBC_NONE;
 	struct stat st;
-	bool found = false;
 
 	if (stat(a->path, &st) || procmaps__read(pid, &m))
-		return false;
-	for (size_t i = 0; i < m.nr && !found; i++)
-		found = m.maps[i].inode == (uint64_t)st.st_ino &&
-			m.maps[i].dev_major == major(st.st_dev) &&
-			m.maps[i].dev_minor == minor(st.st_dev);
+		return LIBC_GONE;
+	for (size_t i = 0; i < m.nr && seen != LIBC_OURS; i++) {
+		const struct procmap *pm = &m.maps[i];
+
+		if (pm->inode == (uint64_t)st.st_ino && pm->dev_major == major(st.st_dev) &&
+		    pm->dev_minor == minor(st.st_dev))
+			seen = LIBC_OURS;
+		else if (is_libc(pm->path))
+			seen = LIBC_OTHER;
+	}
 	procmaps__clear(&m);
-	return found;
+	return seen;
 }
 
 /*
  * A new target of the agent: probed when it runs the allocator sonde
  * resolved (the host's libc); one in a container with its own libc is
- * left out, counted (-v says how many).
+ * left out, counted (-v says how many). One that maps no libc yet (an
+ * exec seen before its dynamic loader ran: what discovery by exec finds)
+ * is probed too: the link's uprobes sit on the allocator's inode, and
+ * the kernel sets them in this process when it maps that file, before
+ * its first malloc; if it never does (static, or another libc), they
+ * never fire.
  */
 static int alloc_add_pid(struct probe *p, pid_t pid)
 {
 	struct alloc *a = p->priv;
+	enum libc_seen seen;
 
 	for (int i = 0; i < a->nlinks; i++)
 		if (a->links[i].pid == pid)
 			return 0;
-	if (!maps_allocator(a, pid)) {
+	seen = libc_of(a, pid);
+	if (seen == LIBC_GONE)
+		return 0;
+	if (seen == LIBC_OTHER) {
 		a->other_libc++;
 		log_debug("alloc: PID %d does not run %s: not profiled", pid, a->display);
 		return 0;
@@ -459,6 +520,36 @@ static int alloc_add_pid(struct probe *p, pid_t pid)
 	return attach_pid(a, pid);
 }
 
+/*
+ * Drop the followed blocks whose stack @gone says yes to. A deletion
+ * shifts a later block of the run back into the slot: it is looked at
+ * again, so the cursor stays; a block that wraps around from the front
+ * may be looked at twice, which a deletion-only pass can afford.
+ */
+static void drop_blocks(struct alloc *a, bool (*gone)(void *ctx, const struct profile_stack *st),
+			void *ctx)
+{
+	struct block_table *tables[] = {&a->live, &a->awaiting};
+
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < tables[t]->cap;) {
+			struct block *b = &tables[t]->slots[i];
+
+			if (b->key && gone(ctx, profile__stack(a->heap, (size_t)b->stack))) {
+				table_del(tables[t], b);
+				continue;
+			}
+			i++;
+		}
+	}
+}
+
+static bool of_pid(void *ctx, const struct profile_stack *st)
+{
+	return st->pid == (uint32_t)(uintptr_t)ctx;
+}
+
+/* A target that left: its links, and its blocks (nothing it holds is in use by a target). */
 static void alloc_remove_pid(struct probe *p, pid_t pid)
 {
 	struct alloc *a = p->priv;
@@ -471,6 +562,8 @@ static void alloc_remove_pid(struct probe *p, pid_t pid)
 			a->links[n++] = a->links[i];
 	}
 	a->nlinks = n;
+	if (a->o->inuse)
+		drop_blocks(a, of_pid, (void *)(uintptr_t)pid);
 }
 
 static double weight(const struct alloc *a, uint64_t size, double *objects)
@@ -504,6 +597,10 @@ static int on_sample(struct alloc *a, const struct sonde_sample *s)
 	/* Not in the profile (the slow-call filter holds or drops it): no block to follow. */
 	if (!a->o->inuse || idx < 0)
 		return 0;
+	/* Its stack where the windows cannot take it away. */
+	idx = profile__add_stack_of(a->heap, 0, a->p->host->prof, (size_t)idx, 0);
+	if (idx < 0)
+		return idx;
 	b.stack = idx;
 	return table_put(&a->awaiting, &b);
 }
@@ -591,26 +688,133 @@ static void alloc_stop(struct probe *p)
 	a->nlinks = 0;
 }
 
-/* The sampled blocks still live: the inuse types. */
-static int alloc_finish(struct probe *p)
+/* Each heap stack's in @prof, found as the blocks need it: -1 not yet. */
+static int32_t *stack_map(const struct alloc *a)
 {
-	struct alloc *a = p->priv;
-	struct profile *prof = p->host->prof;
-	int err;
+	size_t n = profile__stack_count(a->heap);
+	int32_t *at = malloc((n ? n : 1) * sizeof(*at));
 
-	for (size_t i = 0; a->o->inuse && i < a->live.cap; i++) {
+	for (size_t i = 0; at && i < n; i++)
+		at[i] = -1;
+	return at;
+}
+
+/* The sampled blocks live now as the inuse types of @prof. */
+static int add_inuse(struct alloc *a, struct profile *prof)
+{
+	int32_t *at = stack_map(a);
+	int err = 0;
+
+	if (!at)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->live.cap && !err; i++) {
 		const struct block *b = &a->live.slots[i];
+		int idx;
 
 		if (!b->key)
 			continue;
-		err = profile__stack_add(prof, b->stack, a->t_inuse_space, llround(b->bytes));
+		idx = at[b->stack];
+		if (idx < 0)
+			idx = at[b->stack] = profile__add_stack_of(prof, (uint32_t)a->t_inuse_space,
+								   a->heap, (size_t)b->stack, 0);
+		err = idx < 0 ? idx
+			      : profile__stack_add(prof, (size_t)idx, (uint32_t)a->t_inuse_space,
+						   (uint64_t)llround(b->bytes));
 		if (!err)
-			err = profile__stack_add(prof, b->stack, a->t_inuse_objects,
-						 llround(b->objects));
-		if (err)
-			return err;
+			err = profile__stack_add(prof, (size_t)idx, (uint32_t)a->t_inuse_objects,
+						 (uint64_t)llround(b->objects));
 	}
+	free(at);
+	return err;
+}
+
+/*
+ * A heap of the followed blocks' stacks alone, once it holds mostly those
+ * of freed blocks: its size follows the blocks live, not the run's length.
+ */
+static int compact_heap(struct alloc *a)
+{
+	struct block_table *tables[] = {&a->live, &a->awaiting};
+	size_t n = profile__stack_count(a->heap);
+	struct profile *fresh;
+	int32_t *at;
+	int err = 0;
+
+	if (n <= 2 * (a->live.used + a->awaiting.used) + HEAP_SLACK)
+		return 0;
+	fresh = new_heap();
+	at = stack_map(a);
+	/* Every stack copied before a block moves: on failure the old heap stands. */
+	for (size_t t = 0; t < 2 && fresh && at && !err; t++) {
+		for (size_t i = 0; i < tables[t]->cap && !err; i++) {
+			const struct block *b = &tables[t]->slots[i];
+
+			if (!b->key || at[b->stack] >= 0)
+				continue;
+			at[b->stack] =
+				profile__add_stack_of(fresh, 0, a->heap, (size_t)b->stack, 0);
+			err = at[b->stack] < 0 ? at[b->stack] : 0;
+		}
+	}
+	if (!fresh || !at)
+		err = -ENOMEM;
+	for (size_t t = 0; t < 2 && !err; t++)
+		for (size_t i = 0; i < tables[t]->cap; i++)
+			if (tables[t]->slots[i].key)
+				tables[t]->slots[i].stack = at[tables[t]->slots[i].stack];
+	free(at);
+	if (err) {
+		profile__free(fresh);
+		return err;
+	}
+	profile__free(a->heap);
+	a->heap = fresh;
 	return 0;
+}
+
+static bool exited(void *ctx, const struct profile_stack *st)
+{
+	(void)ctx;
+	return kill((pid_t)st->pid, 0) && errno == ESRCH;
+}
+
+/*
+ * A window of its own ends (not one the run's profile keeps: no window
+ * consumer): it gets the blocks live at its end. Blocks of processes
+ * gone meanwhile go first (their samples may come after the exit that
+ * removed the process); a zombie's go with the next window.
+ */
+static int alloc_window(struct probe *p, const struct probe_window *w)
+{
+	struct alloc *a = p->priv;
+	int err;
+
+	if (!a->o->inuse || w->merged)
+		return 0;
+	drop_blocks(a, exited, NULL);
+	err = add_inuse(a, p->host->prof);
+	if (err) {
+		log_err("alloc: failed to add the blocks in use to the window: %s", strerror(-err));
+		return err;
+	}
+	err = compact_heap(a);
+	if (err)
+		log_err("alloc: failed to compact the heap profile: %s", strerror(-err));
+	return err;
+}
+
+/* The sampled blocks still live: the inuse types of the run's profile. */
+static int alloc_finish(struct probe *p)
+{
+	struct alloc *a = p->priv;
+	int err;
+
+	if (!a->o->inuse)
+		return 0;
+	err = add_inuse(a, p->host->prof);
+	if (err)
+		log_err("alloc: failed to add the blocks in use: %s", strerror(-err));
+	return err;
 }
 
 struct leak {
@@ -664,7 +868,7 @@ static uint64_t mono_ns(void)
 static int alloc_report(struct probe *p, FILE *f)
 {
 	struct alloc *a = p->priv;
-	const struct profile *prof = p->host->prof;
+	const struct profile *prof = a->heap;
 	struct leak *leaks = NULL;
 	struct frames *fr = NULL;
 	size_t n = 0, shown;
@@ -770,6 +974,7 @@ static void alloc_free(struct probe *p)
 	rqueue__free(&a->q);
 	free(a->awaiting.slots);
 	free(a->live.slots);
+	profile__free(a->heap);
 	free(a);
 	p->priv = NULL;
 }
@@ -785,6 +990,7 @@ const struct probe_ops alloc_probe_ops = {
 	.publish = alloc_publish,
 	.stop = alloc_stop,
 	.finish = alloc_finish,
+	.window = alloc_window,
 	.report = alloc_report,
 	.summary = alloc_summary,
 	.details = alloc_details,

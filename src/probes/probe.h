@@ -168,6 +168,12 @@ struct probe_window {
 	uint64_t start_unix_ns, end_unix_ns;
 	uint64_t samples, lost; /* of the stack probes, in this window */
 	unsigned int index;	/* 0, 1, ... */
+	/*
+	 * No window consumer: the window stays part of the run's profile
+	 * (kept whole, or not cut at all), so gauges such as the blocks in
+	 * use are added once, at the end, not per window.
+	 */
+	bool merged;
 };
 
 struct probe;

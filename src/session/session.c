@@ -317,7 +317,7 @@ static int keep_whole(struct session *s, struct profile *window)
 
 static int cut_window(struct session *s)
 {
-	struct session_window w = {.index = s->windows++};
+	struct session_window w = {.index = s->windows++, .merged = !s->o->on_window};
 	struct profile *old = s->host.prof, *fresh;
 	uint64_t samples = 0, lost = 0, now = real_ns();
 	int err;

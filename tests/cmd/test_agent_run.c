@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -490,6 +491,192 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 		 limit);
 	cr_assert(strstr(logs, text), "%s", logs);
 	free(logs);
+}
+
+/* The four alloc types in a pprof, as go tool pprof -raw heads its samples. */
+#define ALLOC_TYPES \
+	"alloc_space/bytes[dflt] alloc_objects/count inuse_space/bytes inuse_objects/count\n"
+
+/*
+ * From `go tool pprof -raw` of an alloc profile: the four values summed
+ * over the samples whose leaf is @leaf called from @caller, into @sum.
+ */
+static void raw_alloc_sums(const char *raw, const char *leaf, const char *caller,
+			   unsigned long long sum[4])
+{
+	const char *at = strstr(raw, "\nLocations\n"), *s = strstr(raw, ALLOC_TYPES);
+	char names[256][64] = {{0}};
+
+	cr_assert(at && s, "not an alloc profile:\n%s", raw);
+	/* "     2: 0x55c13613f289 M=1 site_a :0 s=0" */
+	for (at = strchr(at + 1, '\n') + 1; *at == ' '; at = strchr(at, '\n') + 1) {
+		unsigned int id;
+		char name[64];
+
+		if (sscanf(at, " %u: %*s M=%*u %63s", &id, name) == 2 && id < 256)
+			snprintf(names[id], sizeof(names[id]), "%s", name);
+	}
+	memset(sum, 0, 4 * sizeof(*sum));
+	/* "    8000000       2000          0          0: 1 2 3 4 5 6 " */
+	for (s += strlen(ALLOC_TYPES); s < strstr(raw, "\nLocations\n"); s = strchr(s, '\n') + 1) {
+		unsigned long long v[4];
+		unsigned int first, second;
+
+		if (sscanf(s, " %llu %llu %llu %llu: %u %u", &v[0], &v[1], &v[2], &v[3], &first,
+			   &second) < 6 ||
+		    first >= 256 || second >= 256)
+			continue;
+		if (strcmp(names[first], leaf) || strcmp(names[second], caller))
+			continue;
+		for (int i = 0; i < 4; i++)
+			sum[i] += v[i];
+	}
+}
+
+/*
+ * probes.alloc: alloc_fix (site_a mallocs 4000 B 500 times, site_b
+ * callocs 1000 B 500 times, leak_site keeps 1 MiB), found by its exec
+ * and let go through a FIFO once it is a target, then kept alive over
+ * windows. sample_bytes 1 makes the sampled totals exact: the countdown
+ * is an exponential of mean 1 byte (44 at most), so every call of 1000
+ * bytes or more is sampled, and its weight S / (1 - e^(-S)) is S in a
+ * double. Its windows pushed to Pyroscope (decoded with Python's MIME
+ * parser and go tool pprof) carry the four alloc types with their
+ * sample_type_config, and summed they hold the exact allocations by
+ * function; from the window of the leak on (a cut may fall between the
+ * sites), each holds it in use, 1 MiB in 1 block under leak_site (a
+ * level at the window's end), and none holds anything of the freed
+ * sites in use; once the fixture exits its blocks go. memory_limit
+ * 1 GiB: under AddressSanitizer the heap alone is past 80 % of the
+ * default 128 MiB (a window cut every second), and a sixteenth of it is
+ * the alloc ring: 64 MiB take the burst of 1001 samples with 16 KiB of
+ * stack each (~17 MB) whole, where the default's 8 MiB lost a quarter
+ * of 4001 under AddressSanitizer.
+ */
+Test(agent_run, alloc_windows_pushed_with_exact_totals, .timeout = 90)
+{
+	struct rx rx = {0};
+	char cfg[512], text[2048], log[512], url[64], fifo[512], *m, *logs;
+	unsigned long long a[4] = {0}, b[4] = {0}, leak[4] = {0}, sum[4], want;
+	int port = free_port(), rc, fd = -1, n0, leak_windows = 0;
+	pid_t agent, fix;
+
+	require_bpf();
+	rx_start(&rx);
+	snprintf(url, sizeof(url), "%s", rx_url(&rx));
+	snprintf(cfg, sizeof(cfg), "%s/alloc.yaml", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/alloc.log", test_tmpdir());
+	snprintf(fifo, sizeof(fifo), "%s/alloc.fifo", test_tmpdir());
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "%s: %s", fifo, strerror(errno));
+	snprintf(text, sizeof(text),
+		 "targets:\n"
+		 "  include:\n"
+		 "    comm: [alloc_fix]\n"
+		 "  rescan_interval: 500ms\n"
+		 "probes:\n"
+		 "  cpu:\n"
+		 "    enabled: false\n"
+		 "  alloc:\n"
+		 "    enabled: true\n"
+		 "    sample_bytes: 1\n"
+		 "exporters:\n"
+		 "  listen:\n"
+		 "    address: 127.0.0.1:%d\n"
+		 "  pyroscope:\n"
+		 "    url: %s\n"
+		 "window: 1s\n"
+		 "memory_limit: 1GiB\n"
+		 "log:\n"
+		 "  level: info\n",
+		 port, url);
+	write_text(cfg, text);
+	agent = start_agent(cfg, NULL, log);
+	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
+	char *fargv[] = {(char *)fixture_path("alloc_fix"), "500", fifo, NULL};
+	fix = spawn(fargv, "/dev/null", "/dev/null");
+	/* No reader yet: ENXIO, until the fixture opens its end. */
+	for (double t0 = now_s(); now_s() - t0 < 10 && fd < 0; usleep(20 * 1000))
+		fd = open(fifo, O_WRONLY | O_NONBLOCK);
+	cr_assert_geq(fd, 0, "the fixture never opened %s: %s", fifo, strerror(errno));
+	m = metrics_with(port, "sonde_agent_targets 1", 10);
+	cr_assert(m, "alloc_fix was never a target: %s", read_file(log, NULL));
+	free(m);
+	n0 = rx_count(&rx);
+	cr_assert_eq(write(fd, "g", 1), 1);
+	/* The window of the allocations and two more, of the leak alone. */
+	for (double t0 = now_s(); now_s() - t0 < 15 && rx_count(&rx) < n0 + 3; usleep(100 * 1000))
+		;
+	close(fd);
+	cr_assert_eq(waitpid(fix, &rc, 0), fix);
+	cr_assert(WIFEXITED(rc) && !WEXITSTATUS(rc), "the fixture failed: %d", rc);
+	sleep(1);
+	rc = stop_agent(agent, 15);
+	logs = read_file(log, NULL);
+	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	rx_stop(&rx);
+
+	cr_assert_geq(rx.n, n0 + 3, "%d windows pushed: %s", rx.n, logs);
+	for (int i = 0; i < rx.n; i++) {
+		char parts[512], prof[600], *form, *raw;
+
+		snprintf(parts, sizeof(parts), "%s/alloc-form%d", test_tmpdir(), i);
+		form = decode_ingest(&rx.req[i], parts);
+		cr_assert(strstr(form, "query name=alloc_fix{}\n"), "%s", form);
+		cr_assert(strstr(form,
+				 "config alloc_space {\"aggregation\": \"sum\", \"cumulative\": "
+				 "false, \"sampled\": false, \"units\": \"bytes\"}\n"),
+			  "%s", form);
+		cr_assert(strstr(form, "config alloc_objects {\"aggregation\": \"sum\", "
+				       "\"cumulative\": false, \"sampled\": false, \"units\": "
+				       "\"objects\"}\n"),
+			  "%s", form);
+		cr_assert(strstr(form, "config inuse_space {\"aggregation\": \"average\", "
+				       "\"cumulative\": false, \"sampled\": false, \"units\": "
+				       "\"bytes\"}\n"),
+			  "%s", form);
+		cr_assert(strstr(form, "config inuse_objects {\"aggregation\": \"average\", "
+				       "\"cumulative\": false, \"sampled\": false, \"units\": "
+				       "\"objects\"}\n"),
+			  "%s", form);
+		snprintf(prof, sizeof(prof), "%s/profile", parts);
+		raw = pprof_run(prof, "-raw", NULL, NULL);
+		cr_assert(strstr(raw, "\nSamples:\n" ALLOC_TYPES), "%s", raw);
+		raw_alloc_sums(raw, "malloc", "site_a", sum);
+		cr_expect(sum[2] == 0 && sum[3] == 0,
+			  "window %d: site_a's freed blocks in use:\n%s", i, raw);
+		for (int t = 0; t < 2; t++)
+			a[t] += sum[t];
+		raw_alloc_sums(raw, "__libc_calloc", "site_b", sum);
+		cr_expect(sum[2] == 0 && sum[3] == 0,
+			  "window %d: site_b's freed blocks in use:\n%s", i, raw);
+		for (int t = 0; t < 2; t++)
+			b[t] += sum[t];
+		raw_alloc_sums(raw, "malloc", "leak_site", sum);
+		/* Allocated in this window or before: in use at its end (the fixture lives). */
+		want = leak[0] + sum[0] ? 1 : 0;
+		cr_expect_eq(sum[2], 1048576 * want, "window %d: the leak's bytes in use:\n%s", i,
+			     raw);
+		cr_expect_eq(sum[3], want, "window %d: the leak's blocks in use:\n%s", i, raw);
+		for (int t = 0; t < 2; t++)
+			leak[t] += sum[t];
+		leak_windows += sum[2] == 1048576;
+		free(raw);
+		free(form);
+	}
+	cr_expect_eq(a[0], 2000000);
+	cr_expect_eq(a[1], 500);
+	cr_expect_eq(b[0], 500000);
+	cr_expect_eq(b[1], 500);
+	cr_expect_eq(leak[0], 1048576);
+	cr_expect_eq(leak[1], 1);
+	cr_expect_geq(leak_windows, 2);
+	/* Every call seen, none lost, the exited fixture's leak no longer followed. */
+	cr_expect(strstr(logs, "\nsonde: 1001 allocation calls (3548576 bytes), 1001 stacked (1 "
+			       "per 1 bytes on average), 1000 frees (1000 of sampled blocks), 0 "
+			       "sampled blocks live, 0 lost\n"),
+		  "%s", logs);
+	free(logs);
+	rx_free(&rx);
 }
 
 /*

@@ -584,3 +584,57 @@ Test(profile, merge_adds_by_type_name_and_covers_both_times)
 	profile__free(b);
 	profile__free(m);
 }
+
+/* One stack into another profile: same key, locations anew, only the value given. */
+Test(profile, add_stack_of_copies_one_stack_under_its_key)
+{
+	struct profile *a = profile__new(), *h = profile__new();
+	struct profile_location x = {.module = "/bin/a", .address = 0x10}, y = x;
+	struct profile_key k = {.pid = 7,
+				.tid = 71,
+				.comm = "seven",
+				.span_id = 0xabc,
+				.trace_id_hi = 1,
+				.trace_id_lo = 2,
+				.function = "work"};
+	const struct profile_stack *st;
+	uint32_t locs[2];
+	int i, j;
+
+	y.address = 0x20;
+	cr_assert(a && h);
+	cr_assert_eq(profile__add_type(a, "alloc_space", "bytes"), 0);
+	cr_assert_eq(profile__add_type(h, "inuse_space", "bytes"), 0);
+	cr_assert_eq(profile__add_type(h, "inuse_objects", "count"), 1);
+	/* h's location ids differ from a's: y is interned first there. */
+	cr_assert_eq(profile__intern_location(h, &y), 0);
+	locs[0] = (uint32_t)profile__intern_location(a, &x);
+	locs[1] = (uint32_t)profile__intern_location(a, &y);
+	cr_assert_geq(profile__add_thread_value(a, 0, 8, 80, "eight", locs, 1, 5), 0);
+	i = profile__add_keyed(a, 0, &k, locs, 2, 4000);
+	cr_assert_eq(i, 1);
+
+	j = profile__add_stack_of(h, 1, a, (size_t)i, 3);
+	cr_assert_eq(j, 0);
+	cr_assert_eq(profile__add_stack_of(h, 0, a, (size_t)i, 0), j,
+		     "the same key: the same stack");
+	cr_assert_eq(profile__stack_count(h), 1);
+	cr_assert_eq(profile__location_count(h), 2);
+	st = profile__stack(h, (size_t)j);
+	cr_assert_eq(st->pid, 7);
+	cr_assert_eq(st->tid, 71);
+	cr_assert_str_eq(st->comm, "seven");
+	cr_assert_eq(st->span_id, 0xabc);
+	cr_assert_eq(st->trace_id_lo, 2);
+	cr_assert_str_eq(st->function, "work");
+	cr_assert_eq(st->n, 2);
+	cr_assert_eq(profile__location(h, st->locs[0])->address, 0x10);
+	cr_assert_eq(profile__location(h, st->locs[1])->address, 0x20);
+	cr_assert_eq(st->values[0], 0, "a's values stay in a");
+	cr_assert_eq(st->values[1], 3);
+	cr_assert_eq(profile__add_stack_of(h, 0, a, 2, 1), -EINVAL);
+	cr_assert_eq(profile__add_stack_of(h, 2, a, 0, 1), -EINVAL);
+	cr_assert_eq(profile__stack_count(h), 1);
+	profile__free(a);
+	profile__free(h);
+}
