@@ -11,10 +11,20 @@
  * SIGHUP reloads the configuration: a rejected one changes nothing; one
  * that only changes targets, service or log is applied in place; any
  * other change ends the session (its last window delivered) and starts
- * one with the new configuration. SIGTERM and SIGINT end the run: the
- * last window is cut and pushed, and every exporter is flushed within
- * flush_timeout. The memory budget is watched every second: past 80 %
- * of memory_limit the window is cut early and freed memory returned.
+ * one with the new configuration. A new session that cannot start (its
+ * maps past memory_limit, an exporter that cannot bind) refuses the
+ * reload: the previous configuration starts again, its targets found
+ * anew; the agent exits only when that one cannot start either. The
+ * probes' memory is known only once they are loaded (ring and map sizes
+ * follow the CPUs, the kernel's accounting and memory_limit itself), and
+ * two sessions cannot load side by side within one budget (nor bind one
+ * /metrics address), so the check is the new session's start, not a
+ * prediction made before the old one ends.
+ *
+ * SIGTERM and SIGINT end the run: the last window is cut and pushed, and
+ * every exporter is flushed within flush_timeout. The memory budget is
+ * watched every second: past 80 % of memory_limit the window is cut
+ * early and freed memory returned.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -74,6 +84,11 @@ struct agent {
 	struct agent_config **retired;
 	size_t nretired;
 	struct agent_config *next; /* the reloaded one the next session runs */
+	/* The one a reload replaced, until the new session runs: its fallback. */
+	struct agent_config *prev;
+	bool restoring; /* the session starting is prev's, after a refused reload */
+	char why[512];	/* why the last session could not start */
+	bool refused;	/* by admit_memory(), which leaves why to log */
 	struct agent_rules rules;
 	struct agent_targets targets;
 	struct session *s;
@@ -476,6 +491,7 @@ static void check_memory(struct agent *ag)
  */
 #define HEAP_ROOM (4ull << 20)
 
+/* 0, or -ENOSPC with what takes the memory in ag->why (the caller logs it). */
 static int admit_memory(struct agent *ag)
 {
 	uint64_t limit = ag->cfg->memory_limit;
@@ -483,12 +499,14 @@ static int admit_memory(struct agent *ag)
 	read_memory(ag);
 	if (!limit || ag->mem.maps + HEAP_ROOM < (uint64_t)(limit * MEMORY_HIGH))
 		return 0;
-	log_err("agent: memory_limit %llu MiB is too small for these probes: their %u BPF maps "
-		"take %.1f MiB (the largest %.1f MiB) and sonde %.1f MiB; give it at least "
-		"%llu MiB or turn probes off",
-		(unsigned long long)(limit >> 20), ag->mem.nmaps, ag->mem.maps / 1048576.0,
-		ag->mem.largest / 1048576.0, ag->mem.anon / 1048576.0,
-		(unsigned long long)(((ag->mem.maps + HEAP_ROOM) / MEMORY_HIGH) / 1048576) + 8);
+	ag->refused = true;
+	snprintf(ag->why, sizeof(ag->why),
+		 "memory_limit %llu MiB is too small for these probes: their %u BPF maps take "
+		 "%.1f MiB (the largest %.1f MiB) and sonde %.1f MiB; give it at least %llu MiB "
+		 "or turn probes off",
+		 (unsigned long long)(limit >> 20), ag->mem.nmaps, ag->mem.maps / 1048576.0,
+		 ag->mem.largest / 1048576.0, ag->mem.anon / 1048576.0,
+		 (unsigned long long)(((ag->mem.maps + HEAP_ROOM) / MEMORY_HIGH) / 1048576) + 8);
 	return -ENOSPC;
 }
 
@@ -535,8 +553,8 @@ static int reload(struct agent *ag)
 		return 0;
 	}
 	if (whole || n > 64) {
-		ag->reloads_ok++;
-		log_info("agent: configuration reloaded: %s changed, restarting the probes",
+		/* Counted once the new session runs (run_session), or refused. */
+		log_info("agent: configuration reload: %s changed, restarting the probes",
 			 whole ? whole : keys[0]);
 		ag->next = c;
 		return 1;
@@ -809,12 +827,19 @@ static void sinks_free(struct agent *ag)
 	ag->dir = NULL;
 }
 
-/* One session: until a signal (0), a reload that needs a new one (1), or -errno. */
-static int run_session(struct agent *ag)
+/*
+ * One session: until a signal (0), a reload that needs a new one (1), or
+ * -errno. *@started says whether it ran; one that could not start leaves
+ * why in ag->why.
+ */
+static int run_session(struct agent *ag, bool *started)
 {
 	struct session_opts o;
 	int err, reason;
 
+	*started = false;
+	ag->why[0] = '\0';
+	ag->refused = false;
 	ag->targets.max = ag->cfg->targets.max_processes;
 	ag->next_scan_ns = ag->next_ready_ns = ag->next_mem_ns = 0;
 	ag->scanned = false;
@@ -826,8 +851,19 @@ static int run_session(struct agent *ag)
 		err = session__new(&o, &ag->s);
 	if (!err)
 		err = admit_memory(ag);
-	if (err)
+	if (err) {
+		if (!ag->why[0])
+			snprintf(ag->why, sizeof(ag->why), "%s", strerror(-err));
 		goto out;
+	}
+	*started = true;
+	ag->restoring = false;
+	if (ag->prev) {
+		/* A reload's session runs: the configuration it replaced is not needed. */
+		ag->reloads_ok++;
+		agent_config__free(ag->prev);
+		ag->prev = NULL;
+	}
 	log_info("agent: running (window %.1f s, rescan %.1f s)", o.window_s,
 		 (double)ag->cfg->targets.rescan_ns / NS_PER_S);
 	reason = session__run(ag->s);
@@ -853,30 +889,70 @@ out:
 	return err;
 }
 
+/* The window consumers and the session of ag->cfg, as run_session(). */
+static int run_config(struct agent *ag, bool *started)
+{
+	int err;
+
+	log_set_level(ag->cfg->log.level);
+	log_set_format(ag->cfg->log.format);
+	err = sinks_new(ag);
+	if (!err)
+		return run_session(ag, started);
+	*started = false;
+	ag->refused = false;
+	snprintf(ag->why, sizeof(ag->why), "%s", strerror(-err));
+	return err;
+}
+
+/* Sessions until a signal, a failure, or the first one's failed start. */
 int agent_run(const struct agent_args *a, struct agent_config **cfg)
 {
 	struct agent ag = {.args = a, .cfg = *cfg};
 	struct sigaction sa = {.sa_handler = on_hup};
+	bool started;
 	int err;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGHUP, &sa, NULL);
 	privs_report_optional("agent");
-	err = sinks_new(&ag);
-	while (!err) {
-		err = run_session(&ag);
-		if (err != 1)
-			break;
-		/* A reload that needs new probes or exporters. */
+	for (;;) {
+		err = run_config(&ag, &started);
 		sinks_free(&ag);
+		if (err == 1) {
+			/* A reload that needs new probes or exporters; this one is its fallback. */
+			ag.prev = ag.cfg;
+			ag.cfg = ag.next;
+			ag.next = NULL;
+			continue;
+		}
+		/* SIGTERM while a session loaded: a stop, not a failure to fall back from. */
+		if (!started && runloop_stopping()) {
+			err = 0;
+			break;
+		}
+		if (started || (!ag.prev && !ag.restoring)) {
+			/* admit_memory()'s refusal is ours to log; other errors were logged. */
+			if (ag.refused)
+				log_err("agent: %s", ag.why);
+			break;
+		}
+		if (ag.restoring) {
+			log_err("agent: the previous configuration cannot start again either: %s",
+				ag.why);
+			break;
+		}
+		ag.reloads_failed++;
+		log_err("agent: configuration reload refused: %s; the previous configuration "
+			"keeps running",
+			ag.why);
 		agent_config__free(ag.cfg);
-		ag.cfg = ag.next;
-		ag.next = NULL;
-		log_set_level(ag.cfg->log.level);
-		log_set_format(ag.cfg->log.format);
-		err = sinks_new(&ag);
+		ag.cfg = ag.prev;
+		ag.prev = NULL;
+		ag.restoring = true;
 	}
-	sinks_free(&ag);
+	/* A reload's configuration stopped before it ran. */
+	agent_config__free(ag.prev);
 	*cfg = ag.cfg;
 	return err;
 }

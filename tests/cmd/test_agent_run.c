@@ -493,6 +493,216 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 	free(logs);
 }
 
+/* The refused reload's files: cpu alone, then with @probes (YAML under probes:). */
+#define REFUSE_FMT                    \
+	"targets:\n"                  \
+	"  include:\n"                \
+	"    comm: [cpu_split]\n"     \
+	"  rescan_interval: 500ms\n"  \
+	"probes:\n"                   \
+	"  cpu:\n"                    \
+	"    frequency: 49\n"         \
+	"%s"                          \
+	"exporters:\n"                \
+	"  listen:\n"                 \
+	"    address: 127.0.0.1:%d\n" \
+	"  pyroscope:\n"              \
+	"    url: %s\n"               \
+	"window: 1s\n"                \
+	"memory_limit: 256MiB\n"      \
+	"log:\n"                      \
+	"  level: info\n"
+
+/* The log line that starts with @prefix, malloc'd; NULL when none does. */
+static char *log_line(const char *logs, const char *prefix)
+{
+	const char *at = strstr(logs, prefix);
+
+	return at ? strndup(at, strcspn(at, "\n")) : NULL;
+}
+
+/*
+ * SIGHUP with a configuration whose probes do not fit memory_limit: the
+ * cpu probe alone fits 256 MiB (~12 MiB of maps), but the alloc probe
+ * with 4 Mi live blocks tracked preallocates a 320 MiB hash. The running
+ * session ends, the new one loads and is refused by the budget, and the
+ * previous configuration starts again: one line says why and that the
+ * old one keeps running, the reload counts as failed (and not as a
+ * success), the agent stays ready, finds cpu_split again and pushes its
+ * 49 Hz cpu windows, without a trace of the alloc probe; SIGTERM exits 0.
+ * The 256 MiB leave room for the heap under AddressSanitizer (its shadow
+ * is ~100 MiB), so no window is cut early by memory pressure.
+ */
+Test(agent_run, sighup_refused_past_memory_limit_keeps_the_old, .timeout = 90)
+{
+	struct rx rx = {0};
+	char cfg[512], text[2048], log[512], url[64], want[1024], *m, *logs = NULL, *line;
+	char *fargv[] = {(char *)fixture_path("cpu_split"), "60", NULL};
+	unsigned int limit = 0, nmaps = 0, least = 0;
+	double maps = 0, largest = 0, heap = 0;
+	int port = free_port(), rc, n0, pushed = 0;
+	pid_t agent, fix;
+
+	require_bpf();
+	rx_start(&rx);
+	snprintf(url, sizeof(url), "%s", rx_url(&rx));
+	snprintf(cfg, sizeof(cfg), "%s/refuse.yaml", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/refuse.log", test_tmpdir());
+	snprintf(text, sizeof(text), REFUSE_FMT, "", port, url);
+	write_text(cfg, text);
+	fix = spawn(fargv, "/dev/null", "/dev/null");
+	agent = start_agent(cfg, NULL, log);
+	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
+	m = metrics_with(port, "sonde_agent_targets 1", 10);
+	cr_assert(m, "cpu_split was never a target: %s", read_file(log, NULL));
+	free(m);
+
+	snprintf(text, sizeof(text), REFUSE_FMT,
+		 "  alloc:\n    enabled: true\n    max_live: 4194304\n", port, url);
+	write_text(cfg, text);
+	kill(agent, SIGHUP);
+	for (double t0 = now_s(); now_s() - t0 < 20; usleep(100 * 1000)) {
+		free(logs);
+		logs = read_file(log, NULL);
+		if (strstr(logs, "configuration reload refused"))
+			break;
+	}
+	/* Every push of the session that ended was flushed before the new one loaded. */
+	n0 = rx_count(&rx);
+	line = log_line(logs, "sonde: agent: configuration reload refused: ");
+	cr_assert(line, "no refusal: %s", logs);
+	cr_assert_eq(
+		sscanf(line,
+		       "sonde: agent: configuration reload refused: memory_limit %u MiB is too "
+		       "small for these probes: their %u BPF maps take %lf MiB (the largest %lf "
+		       "MiB) and sonde %lf MiB; give it at least %u MiB",
+		       &limit, &nmaps, &maps, &largest, &heap, &least),
+		6, "%s", line);
+	snprintf(want, sizeof(want),
+		 "sonde: agent: configuration reload refused: memory_limit %u MiB is too small for "
+		 "these probes: their %u BPF maps take %.1f MiB (the largest %.1f MiB) and sonde "
+		 "%.1f MiB; give it at least %u MiB or turn probes off; the previous configuration "
+		 "keeps running",
+		 limit, nmaps, maps, largest, heap, least);
+	cr_assert_str_eq(line, want);
+	cr_assert_eq(limit, 256);
+	/* 4 Mi entries of an 8-byte key and a 4-byte value, and the budget's 80 % exceeded. */
+	cr_assert_geq(largest, 48.0, "%s", line);
+	cr_assert_gt(maps + 4, 256 * 0.8, "%s", line);
+	cr_assert_gt(least, 256, "%s", line);
+	free(line);
+	free(logs);
+
+	m = metrics_with(port, "sonde_agent_reloads_total{result=\"failure\"} 1\n", 15);
+	cr_assert(m, "the refused reload was not counted: %s", read_file(log, NULL));
+	cr_assert(strstr(m, "sonde_agent_reloads_total{result=\"success\"} 0\n"), "%s", m);
+	free(m);
+	cr_assert(wait_status(port, "/readyz", 200, 10), "not ready after the refusal: %s",
+		  read_file(log, NULL));
+	m = metrics_with(port, "sonde_agent_targets 1", 10);
+	cr_assert(m, "cpu_split was not found again: %s", read_file(log, NULL));
+	free(m);
+	for (double t0 = now_s(); now_s() - t0 < 10 && rx_count(&rx) < n0 + 2; usleep(100 * 1000))
+		;
+	cr_assert_geq(rx_count(&rx), n0 + 2, "%d windows pushed after the refusal: %s",
+		      rx_count(&rx) - n0, read_file(log, NULL));
+	cr_assert_eq(waitpid(agent, &rc, WNOHANG), 0, "the agent exited: %s", read_file(log, NULL));
+
+	rc = stop_agent(agent, 15);
+	kill(fix, SIGKILL);
+	waitpid(fix, NULL, 0);
+	rx_stop(&rx);
+	logs = read_file(log, NULL);
+	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	/* The first session and the previous configuration's again; the refused one never ran. */
+	cr_assert_eq(count_of(logs, "agent: running ("), 2, "%s", logs);
+	cr_assert_eq(count_of(logs, "configuration reload refused"), 1, "%s", logs);
+	cr_assert(strstr(logs, "probes.alloc.enabled changed, restarting the probes"), "%s", logs);
+	for (int i = n0; i < rx.n; i++) {
+		char parts[512], prof[600], *form, *top;
+
+		snprintf(parts, sizeof(parts), "%s/refuse-form%d", test_tmpdir(), i);
+		form = decode_ingest(&rx.req[i], parts);
+		cr_assert(strstr(form, "query name=cpu_split{}\n"), "%s", form);
+		cr_assert(strstr(form, "query sampleRate=49\n"), "%s", form);
+		cr_assert(!strstr(form, "alloc_"), "an alloc window after the refusal: %s", form);
+		snprintf(prof, sizeof(prof), "%s/profile", parts);
+		top = pprof_run(prof, "-top", "-nodecount=50", NULL);
+		pushed += strstr(top, "heavy") != NULL;
+		free(top);
+		free(form);
+	}
+	cr_assert_geq(pushed, 1, "no window after the refusal holds heavy");
+	free(logs);
+	rx_free(&rx);
+}
+
+/* The next test's file: the frequency, the /metrics port, the window directory. */
+#define GONE_FMT                        \
+	"targets:\n"                    \
+	"  include:\n"                  \
+	"    comm: [no_such_program]\n" \
+	"probes:\n"                     \
+	"  cpu:\n"                      \
+	"    frequency: %u\n"           \
+	"exporters:\n"                  \
+	"  listen:\n"                   \
+	"    address: 127.0.0.1:%d\n"   \
+	"  files:\n"                    \
+	"    directory: %s\n"           \
+	"window: 1s\n"                  \
+	"log:\n"                        \
+	"  level: info\n"
+
+/*
+ * A reload refused for another reason (the window directory became a
+ * file, which no session can write to), with the previous configuration
+ * unable to start again for the same reason: one line each, and the
+ * agent exits 1 rather than run with neither.
+ */
+Test(agent_run, sighup_exits_when_the_old_cannot_start_again, .timeout = 60)
+{
+	char cfg[512], text[1024], dir[512], moved[600], log[512], want[1024], *logs;
+	int port = free_port(), rc = -1, st;
+	pid_t agent;
+
+	require_bpf();
+	snprintf(cfg, sizeof(cfg), "%s/gone.yaml", test_tmpdir());
+	snprintf(dir, sizeof(dir), "%s/gone-windows", test_tmpdir());
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	snprintf(log, sizeof(log), "%s/gone.log", test_tmpdir());
+	snprintf(text, sizeof(text), GONE_FMT, 49u, port, dir);
+	write_text(cfg, text);
+	agent = start_agent(cfg, NULL, log);
+	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
+	cr_assert_eq(rename(dir, moved), 0, "%s: %s", dir, strerror(errno));
+	write_text(dir, "not a directory\n");
+	snprintf(text, sizeof(text), GONE_FMT, 99u, port, dir);
+	write_text(cfg, text);
+	kill(agent, SIGHUP);
+	for (double t0 = now_s(); now_s() - t0 < 20; usleep(50 * 1000)) {
+		if (waitpid(agent, &st, WNOHANG) == agent) {
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+	}
+	if (rc < 0)
+		stop_agent(agent, 5);
+	logs = read_file(log, NULL);
+	cr_assert_eq(rc, 1, "the agent exited %d: %s", rc, logs);
+	snprintf(want, sizeof(want), "sonde: outdir: refusing '%s': not a directory\n", dir);
+	cr_assert_eq(count_of(logs, want), 2, "%s", logs);
+	cr_assert_eq(count_of(logs,
+			      "\nsonde: agent: configuration reload refused: Not a directory; "
+			      "the previous configuration keeps running\n"),
+		     1, "%s", logs);
+	cr_assert(strstr(logs, "\nsonde: agent: the previous configuration cannot start again "
+			       "either: Not a directory\n"),
+		  "%s", logs);
+	cr_assert_eq(count_of(logs, "agent: running ("), 1, "%s", logs);
+	free(logs);
+}
+
 /* The four alloc types in a pprof, as go tool pprof -raw heads its samples. */
 #define ALLOC_TYPES \
 	"alloc_space/bytes[dflt] alloc_objects/count inuse_space/bytes inuse_objects/count\n"
