@@ -762,6 +762,8 @@ static int build_opts(struct agent *ag, struct session_opts *o)
 	o->window_s = (double)c->window_ns / NS_PER_S;
 	o->on_window = on_window;
 	o->window_ctx = ag;
+	/* Its stdout is a container log: the windows carry what reports would say. */
+	o->no_reports = true;
 	/* probes.uprobe.watch with a stack probe: anomalies' diffs beside the windows. */
 	o->anomaly_outdir = ag->dir;
 	o->on_proc = on_proc;

@@ -968,7 +968,7 @@ int session__finish(struct session *s)
 		if (e && !err)
 			err = e;
 	}
-	for (unsigned int i = 0; i < s->nprobes && !err; i++)
+	for (unsigned int i = 0; i < s->nprobes && !err && !o->no_reports; i++)
 		err = probe__report(&s->probes[i], stdout);
 	/* With a window consumer, each window went there: no profile is left to write. */
 	if (!err && s->host.prof && !s->o->on_window) {

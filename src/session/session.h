@@ -76,6 +76,8 @@ struct session_opts {
 	double window_s;
 	int (*on_window)(void *ctx, struct profile *window, const struct session_window *w);
 	void *window_ctx;
+	/* The probes' closing reports (leaks, latency tables) not printed: the agent. */
+	bool no_reports;
 	/*
 	 * --watch with a stack probe: the differential flame graph of an
 	 * anomalous window goes into the agent's output directory
