@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * Page faults: runs on the software page-faults perf event of every
- * online CPU (one sample per `period` faults, set on the event), keeps
- * the faults of targeted processes and sends them with their kernel and
- * user stacks and the faulting address.
+ * online CPU (one sample per N faults, or about N samples a second with
+ * the kernel choosing the period), keeps the faults of targeted
+ * processes and sends them with their kernel and user stacks and the
+ * faulting address, each weighing the event's period at that sample.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -14,11 +15,8 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Faults each sample stands for (the event's sample period). */
-const volatile __u64 period = 1;
-
 SEC("perf_event")
 int on_fault(struct bpf_perf_event_data *ctx)
 {
-	return send_perf_sample(ctx, period, ctx->addr);
+	return send_perf_sample(ctx, ctx->sample_period, ctx->addr);
 }

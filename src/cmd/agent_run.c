@@ -669,6 +669,7 @@ static int set_probes(const struct agent_config *c, struct session_opts *o)
 	o->alloc.inuse = c->probes.alloc.inuse;
 	o->alloc.max_live = c->probes.alloc.max_live;
 	o->faults.period = c->probes.faults.period;
+	o->faults.freq = c->probes.faults.frequency;
 	o->uprobe.max_probes = c->probes.uprobe.max_probes;
 	o->uprobe.watch = c->probes.uprobe.watch;
 	if (!c->probes.uprobe.enabled)

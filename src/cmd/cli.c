@@ -595,6 +595,8 @@ static int memprobe_opt(const char *cmd, int opt, const char *arg, struct sessio
 	case OPT_ALLOC_LIB:
 		o->alloc.libc = arg;
 		return 0;
+	case OPT_FAULTS_FREQ:
+		return cli_uint_opt(cmd, "--faults-freq", arg, 1, 100000, &o->faults.freq);
 	default: /* OPT_FAULTS_PERIOD */
 		return cli_uint_opt(cmd, "--faults-period", arg, 1, 1000000, &o->faults.period);
 	}
@@ -780,6 +782,7 @@ static int session_opt(const struct cli_command *c, int opt, const char *arg,
 	case OPT_ALLOC_MAX_LIVE:
 	case OPT_ALLOC_LIB:
 	case OPT_FAULTS_PERIOD:
+	case OPT_FAULTS_FREQ:
 		return memprobe_opt(cmd, opt, arg, o);
 	case OPT_LISTEN_ALLOW:
 		return add_listen_allow(cmd, arg, &o->ex);
@@ -1038,8 +1041,10 @@ void cli_usage_common(FILE *f)
 		"\n"
 		"alloc probe (malloc, calloc, realloc, posix_memalign, aligned_alloc, valloc;\n"
 		"C++ new/delete through them), -p or -- CMD only:\n"
-		"      --alloc-rate BYTES  sample one allocation per BYTES on average, per thread,\n"
-		"                        weighted S/(1-e^(-S/BYTES)) (default 512K); 0: every call\n"
+		"      --alloc-rate BYTES  sample one allocation per BYTES on average, per "
+		"thread,\n"
+		"                        weighted S/(1-e^(-S/BYTES)) (default 512K); 0: every "
+		"call\n"
 		"      --inuse           also probe free: bytes still live at the end by stack\n"
 		"                        (inuse_space/inuse_objects and a leak report, largest\n"
 		"                        first, with ages)\n"
@@ -1049,6 +1054,9 @@ void cli_usage_common(FILE *f)
 		"\n"
 		"faults probe (page faults with stacks):\n"
 		"      --faults-period N  one sample per N faults (default 1: every fault)\n"
+		"      --faults-freq HZ  about HZ samples a second per CPU instead, each\n"
+		"                        weighing the period the kernel chose (bounded cost on\n"
+		"                        a host faulting heavily; the agent's default, 1000)\n"
 		"\n"
 		"outputs (the stack profile):\n"
 		"%s%s"
@@ -1166,9 +1174,9 @@ void cli_usage_common(FILE *f)
 		"  -v, --verbose         more detail (-vv: libbpf debug output)\n"
 		"  -h, --help            this help\n",
 		session_probe_names(), output_help, svg_help, TRACE_MAX_DEPTH, TRACE_MAX_DEPTH,
-		TRACE_SLOWEST_MAX, TRACE_MAX_HELD,
-		PROM_MAX_CONNECTIONS, PROM_PER_IP_CONNECTIONS, PROM_CONNECTION_TIMEOUT_S,
-		EXPORT_OTLP_QUEUE, EXPORT_INTERVAL_S, EXPORT_FLUSH_TIMEOUT_S, EXPORT_MAX_SERIES);
+		TRACE_SLOWEST_MAX, TRACE_MAX_HELD, PROM_MAX_CONNECTIONS, PROM_PER_IP_CONNECTIONS,
+		PROM_CONNECTION_TIMEOUT_S, EXPORT_OTLP_QUEUE, EXPORT_INTERVAL_S,
+		EXPORT_FLUSH_TIMEOUT_S, EXPORT_MAX_SERIES);
 }
 
 void files_opts_free(struct files_opts *o)

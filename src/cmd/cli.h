@@ -98,6 +98,7 @@ enum cli_opt {
 	OPT_ALLOC_MAX_LIVE,
 	OPT_ALLOC_LIB,
 	OPT_FAULTS_PERIOD,
+	OPT_FAULTS_FREQ,
 	OPT_TITLE,
 	OPT_WIDTH,
 	OPT_INVERTED,
@@ -119,57 +120,57 @@ enum cli_opt {
 #define CLI_VALUE_OPTS "pdeFof"
 
 /* struct option entries of the shared options, for each command's table. */
-#define CLI_SESSION_LONGOPTS                                              \
-	{"pid", required_argument, NULL, 'p'},                            \
-	{"all-cpus", no_argument, NULL, 'a'},                             \
-	{"duration", required_argument, NULL, 'd'},                       \
-	{"probe", required_argument, NULL, 'e'},                          \
-	{"freq", required_argument, NULL, 'F'},                           \
-	{"output", required_argument, NULL, 'o'},                         \
-	{"func", required_argument, NULL, 'f'},                           \
-	{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},                  \
-	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},          \
-	{"ring-size", required_argument, NULL, OPT_RING_SIZE},            \
-	{"max-pids", required_argument, NULL, OPT_MAX_PIDS},              \
-	{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},          \
-	{"stack-size", required_argument, NULL, OPT_STACK_SIZE},          \
-	{"spans", required_argument, NULL, OPT_SPANS},                    \
-	{"max-probes", required_argument, NULL, OPT_MAX_PROBES},          \
-	{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},            \
-	{"max-threads", required_argument, NULL, OPT_MAX_THREADS},        \
-	{"listen", required_argument, NULL, OPT_LISTEN},                  \
-	{"statsd", required_argument, NULL, OPT_STATSD},                  \
-	{"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},    \
-	{"otlp-queue", required_argument, NULL, OPT_OTLP_QUEUE},          \
-	{"export-interval", required_argument, NULL, OPT_EXPORT_INTERVAL}, \
-	{"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},    \
-	{"max-series", required_argument, NULL, OPT_MAX_SERIES},          \
-	{"interval", required_argument, NULL, OPT_INTERVAL},              \
-	{"watch", no_argument, NULL, OPT_WATCH},                          \
-	{"anomaly-alpha", required_argument, NULL, OPT_ANOMALY_ALPHA},    \
-	{"anomaly-dir", required_argument, NULL, OPT_ANOMALY_DIR},        \
-	{"anomaly-min-change", required_argument, NULL, OPT_ANOMALY_MIN_CHANGE}, \
-	{"slower-than", required_argument, NULL, OPT_SLOWER_THAN},        \
-	{"slowest", required_argument, NULL, OPT_SLOWEST},                \
-	{"max-held-samples", required_argument, NULL, OPT_MAX_HELD},      \
-	{"offcpu-min", required_argument, NULL, OPT_OFFCPU_MIN},          \
-	{"offcpu-sample", required_argument, NULL, OPT_OFFCPU_SAMPLE},    \
-	{"offcpu-max-pending", required_argument, NULL, OPT_OFFCPU_MAX_PENDING}, \
-	{"alloc-rate", required_argument, NULL, OPT_ALLOC_RATE},          \
-	{"inuse", no_argument, NULL, OPT_INUSE},                          \
-	{"alloc-max-live", required_argument, NULL, OPT_ALLOC_MAX_LIVE},  \
-	{"alloc-lib", required_argument, NULL, OPT_ALLOC_LIB},            \
-	{"faults-period", required_argument, NULL, OPT_FAULTS_PERIOD},    \
-	CLI_OUTPUT_LONGOPTS,                                              \
-	{"listen-allow", required_argument, NULL, OPT_LISTEN_ALLOW},      \
-	{"listen-auth", required_argument, NULL, OPT_LISTEN_AUTH},        \
-	{"statsd-flavor", required_argument, NULL, OPT_STATSD_FLAVOR},    \
-	{"capture-content", no_argument, NULL, OPT_CAPTURE_CONTENT},      \
-	{"redact", required_argument, NULL, OPT_REDACT},                  \
-	{"content-max", required_argument, NULL, OPT_CONTENT_MAX},        \
-	{"no-plaintext", no_argument, NULL, OPT_NO_PLAINTEXT},            \
-	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS}, \
-	{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+#define CLI_SESSION_LONGOPTS                                                                      \
+	{"pid", required_argument, NULL, 'p'}, {"all-cpus", no_argument, NULL, 'a'},              \
+		{"duration", required_argument, NULL, 'd'},                                       \
+		{"probe", required_argument, NULL, 'e'}, {"freq", required_argument, NULL, 'F'},  \
+		{"output", required_argument, NULL, 'o'}, {"func", required_argument, NULL, 'f'}, \
+		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},                                  \
+		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},                          \
+		{"ring-size", required_argument, NULL, OPT_RING_SIZE},                            \
+		{"max-pids", required_argument, NULL, OPT_MAX_PIDS},                              \
+		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},                          \
+		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},                          \
+		{"spans", required_argument, NULL, OPT_SPANS},                                    \
+		{"max-probes", required_argument, NULL, OPT_MAX_PROBES},                          \
+		{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},                            \
+		{"max-threads", required_argument, NULL, OPT_MAX_THREADS},                        \
+		{"listen", required_argument, NULL, OPT_LISTEN},                                  \
+		{"statsd", required_argument, NULL, OPT_STATSD},                                  \
+		{"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},                    \
+		{"otlp-queue", required_argument, NULL, OPT_OTLP_QUEUE},                          \
+		{"export-interval", required_argument, NULL, OPT_EXPORT_INTERVAL},                \
+		{"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},                    \
+		{"max-series", required_argument, NULL, OPT_MAX_SERIES},                          \
+		{"interval", required_argument, NULL, OPT_INTERVAL},                              \
+		{"watch", no_argument, NULL, OPT_WATCH},                                          \
+		{"anomaly-alpha", required_argument, NULL, OPT_ANOMALY_ALPHA},                    \
+		{"anomaly-dir", required_argument, NULL, OPT_ANOMALY_DIR},                        \
+		{"anomaly-min-change", required_argument, NULL, OPT_ANOMALY_MIN_CHANGE},          \
+		{"slower-than", required_argument, NULL, OPT_SLOWER_THAN},                        \
+		{"slowest", required_argument, NULL, OPT_SLOWEST},                                \
+		{"max-held-samples", required_argument, NULL, OPT_MAX_HELD},                      \
+		{"offcpu-min", required_argument, NULL, OPT_OFFCPU_MIN},                          \
+		{"offcpu-sample", required_argument, NULL, OPT_OFFCPU_SAMPLE},                    \
+		{"offcpu-max-pending", required_argument, NULL, OPT_OFFCPU_MAX_PENDING},          \
+		{"alloc-rate", required_argument, NULL, OPT_ALLOC_RATE},                          \
+		{"inuse", no_argument, NULL, OPT_INUSE},                                          \
+		{"alloc-max-live", required_argument, NULL, OPT_ALLOC_MAX_LIVE},                  \
+		{"alloc-lib", required_argument, NULL, OPT_ALLOC_LIB},                            \
+		{"faults-period", required_argument, NULL, OPT_FAULTS_PERIOD},                    \
+		{"faults-freq", required_argument, NULL, OPT_FAULTS_FREQ}, CLI_OUTPUT_LONGOPTS,   \
+		{"listen-allow", required_argument, NULL, OPT_LISTEN_ALLOW},                      \
+		{"listen-auth", required_argument, NULL, OPT_LISTEN_AUTH},                        \
+		{"statsd-flavor", required_argument, NULL, OPT_STATSD_FLAVOR},                    \
+		{"capture-content", no_argument, NULL, OPT_CAPTURE_CONTENT},                      \
+		{"redact", required_argument, NULL, OPT_REDACT},                                  \
+		{"content-max", required_argument, NULL, OPT_CONTENT_MAX},                        \
+		{"no-plaintext", no_argument, NULL, OPT_NO_PLAINTEXT},                            \
+		{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},                \
+		{"verbose", no_argument, NULL, 'v'},                                              \
+	{                                                                                         \
+		"help", no_argument, NULL, 'h'                                                    \
+	}
 
 /* The options of how a profile is written, in every command that writes one. */
 #define CLI_OUTPUT_LONGOPTS                                               \

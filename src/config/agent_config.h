@@ -147,7 +147,8 @@ struct agent_config {
 		} alloc;
 		struct {
 			bool enabled;
-			unsigned int period; /* one sample per this many faults */
+			unsigned int period;	/* one sample per this many faults */
+			unsigned int frequency; /* samples a second per CPU instead (0: period) */
 		} faults;
 		struct {
 			bool enabled;

@@ -272,7 +272,11 @@ const struct cfg_key cfg_keys[] = {
 	{"probes.faults.enabled", CFG_BOOL, OFF(probes.faults.enabled), "false", 0, 0, NULL, NULL,
 	 NULL, "page faults by stack"},
 	{"probes.faults.period", CFG_UINT, OFF(probes.faults.period), "1", 1, 1000000, NULL, NULL,
-	 NULL, "one sample per this many page faults"},
+	 NULL, "one sample per this many page faults, with frequency 0"},
+	{"probes.faults.frequency", CFG_UINT, OFF(probes.faults.frequency), "1000", 0, 100000, NULL,
+	 NULL, NULL,
+	 "about this many samples a second per CPU, each weighing the period the kernel chose "
+	 "(a host's fault storm costs the same; 0: by period)"},
 
 	{"probes.uprobe.enabled", CFG_BOOL, OFF(probes.uprobe.enabled), "false", 0, 0, NULL, NULL,
 	 NULL, "time functions through uprobes"},

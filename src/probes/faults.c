@@ -2,7 +2,8 @@
 /*
  * The faults probe's userspace half: bpf/faults.bpf.c on the software
  * page-faults event of every online CPU; samples go to the profile's
- * page_faults/count type, each weighing --faults-period faults.
+ * page_faults/count type, each weighing --faults-period faults, or with
+ * --faults-freq the period the kernel chose for it.
  */
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -67,7 +68,6 @@ static int faults_open(struct probe *p)
 	err = SAMPLER_SETUP(f->skel, h, ring, ncpu, SONDE_STAT_MAX);
 	if (err)
 		return err;
-	f->skel->rodata->period = o->period;
 	err = faults_bpf__load(f->skel);
 	if (err) {
 		log_err("faults: failed to load BPF programs: %s (run with -v for details)",
@@ -89,7 +89,8 @@ static int faults_attach(struct probe *p)
 			return err;
 		}
 	}
-	return perfev_set__open_sw(f->skel->progs.on_fault, PERF_COUNT_SW_PAGE_FAULTS, f->o->period,
+	return perfev_set__open_sw(f->skel->progs.on_fault, PERF_COUNT_SW_PAGE_FAULTS,
+				   f->o->freq ? f->o->freq : f->o->period, f->o->freq != 0,
 				   &f->events);
 }
 
@@ -132,9 +133,14 @@ static void faults_summary(struct probe *p, struct log_line *l)
 	struct faults *f = p->priv;
 	uint64_t lost = bpf_stats_sum(f->skel->maps.stats, SONDE_STAT_RB_DROPS) + f->ring.q.dropped;
 
-	log_line_add(l, "%llu page faults in %llu samples (1 in %u), %llu lost",
-		     (unsigned long long)f->faults, (unsigned long long)f->nsamples, f->o->period,
-		     (unsigned long long)lost);
+	if (f->o->freq)
+		log_line_add(l, "%llu page faults in %llu samples (%u Hz per CPU), %llu lost",
+			     (unsigned long long)f->faults, (unsigned long long)f->nsamples,
+			     f->o->freq, (unsigned long long)lost);
+	else
+		log_line_add(l, "%llu page faults in %llu samples (1 in %u), %llu lost",
+			     (unsigned long long)f->faults, (unsigned long long)f->nsamples,
+			     f->o->period, (unsigned long long)lost);
 	log_line_int(l, "sonde.faults", (long long)f->faults);
 	log_line_int(l, "sonde.samples", (long long)f->nsamples);
 	log_line_int(l, "sonde.samples.lost", (long long)lost);

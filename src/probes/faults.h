@@ -11,6 +11,11 @@
 
 struct faults_opts {
 	unsigned int period; /* --faults-period N: one sample per N faults (default 1) */
+	/*
+	 * --faults-freq HZ: about HZ samples a second per CPU instead, each
+	 * weighing the period the kernel set for it (0: by period).
+	 */
+	unsigned int freq;
 };
 
 void faults_opts_default(struct faults_opts *o);

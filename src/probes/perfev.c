@@ -78,11 +78,11 @@ struct perfev_set {
 int perfev_set__open(struct bpf_program *prog, unsigned int freq, struct perfev_set **out)
 {
 	/* cpu-clock counts nanoseconds: a fixed period is an exact rate. */
-	return perfev_set__open_sw(prog, PERF_COUNT_SW_CPU_CLOCK, 1000000000ull / freq, out);
+	return perfev_set__open_sw(prog, PERF_COUNT_SW_CPU_CLOCK, 1000000000ull / freq, false, out);
 }
 
-int perfev_set__open_sw(struct bpf_program *prog, unsigned int config, unsigned long long period,
-			struct perfev_set **out)
+int perfev_set__open_sw(struct bpf_program *prog, unsigned int config, unsigned long long n,
+			bool freq, struct perfev_set **out)
 {
 	const char *what = config == PERF_COUNT_SW_CPU_CLOCK ? "cpu-clock" : "software";
 	struct perf_event_attr attr;
@@ -109,7 +109,12 @@ int perfev_set__open_sw(struct bpf_program *prog, unsigned int config, unsigned 
 	attr.size = sizeof(attr);
 	attr.type = PERF_TYPE_SOFTWARE;
 	attr.config = config;
-	attr.sample_period = period;
+	if (freq) {
+		attr.freq = 1;
+		attr.sample_freq = n;
+	} else {
+		attr.sample_period = n;
+	}
 	for (int i = 0; i < ncpu; i++) {
 		int fd = syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
 

@@ -3,6 +3,8 @@
 #ifndef SONDE_PERFEV_H
 #define SONDE_PERFEV_H
 
+#include <stdbool.h>
+
 struct bpf_program;
 struct bpf_link;
 
@@ -23,10 +25,12 @@ struct perfev_set;
 int perfev_set__open(struct bpf_program *prog, unsigned int freq, struct perfev_set **out);
 /*
  * The same for software event @config (PERF_COUNT_SW_PAGE_FAULTS...), one
- * sample every @period events.
+ * sample every @n events, or with @freq about @n samples a second on each
+ * CPU, the kernel adjusting the period (the program reads it from
+ * ctx->sample_period).
  */
-int perfev_set__open_sw(struct bpf_program *prog, unsigned int config, unsigned long long period,
-			struct perfev_set **out);
+int perfev_set__open_sw(struct bpf_program *prog, unsigned int config, unsigned long long n,
+			bool freq, struct perfev_set **out);
 int perfev_set__count(const struct perfev_set *s);
 void perfev_set__free(struct perfev_set *s);
 

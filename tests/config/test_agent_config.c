@@ -170,7 +170,7 @@ Test(agent_config, schema_names_unique)
 	cr_expect_str_eq(a, "SONDE_PROBES_CPU_FREQUENCY");
 	agent_config__env_name("memory_limit", a, sizeof(a));
 	cr_expect_str_eq(a, "SONDE_MEMORY_LIMIT");
-	cr_expect_eq(cfg_nkeys, 66);
+	cr_expect_eq(cfg_nkeys, 67);
 }
 
 static const char envs_yaml[] = "service:\n"			     /* 1 */
