@@ -11,7 +11,8 @@
  * over the same addresses (the symbolizer has no per-address cache, so
  * warm is the steady-state cost of one lookup). Memory per cached file is
  * the growth of RSS (file pages touched included) and of the heap while
- * that file's addresses are resolved for the first time.
+ * that file's addresses are resolved for the first time, beside what the
+ * symbolizer counts for its byte budget (max_bytes, 0 here).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -165,13 +166,17 @@ static void bench_set(const char *name, pid_t pid, const struct addrs *a)
 		struct symbolizer *s = symbolizer__new(&o);
 		long rss0 = rss_kib();
 		size_t heap0 = heap_bytes();
+		struct symbolizer_stats st;
 		struct pass cold, warm;
 
 		if (!s)
 			exit(1);
 		run(s, pid, a, &cold);
-		printf("  [%s] memory: RSS +%ld KiB, heap +%zu KiB\n", dwarf ? "dwarf" : "symbols",
-		       rss_kib() - rss0, (heap_bytes() - heap0) / 1024);
+		symbolizer__stats(s, &st);
+		printf("  [%s] memory: RSS +%ld KiB, heap +%zu KiB; the caches count %llu KiB "
+		       "(max_bytes)\n",
+		       dwarf ? "dwarf" : "symbols", rss_kib() - rss0, (heap_bytes() - heap0) / 1024,
+		       (unsigned long long)(st.bytes >> 10));
 		run(s, pid, a, &warm);
 		report(dwarf ? "cold, DWARF" : "cold, symbols only", a->n, &cold);
 		report(dwarf ? "warm, DWARF" : "warm, symbols only", a->n, &warm);

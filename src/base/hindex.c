@@ -40,6 +40,11 @@ size_t hindex__size(const struct hindex *h)
 	return h->n;
 }
 
+size_t hindex__bytes(const struct hindex *h)
+{
+	return h ? sizeof(*h) + h->cap * sizeof(*h->slots) : 0;
+}
+
 int64_t hindex__find(const struct hindex *h, uint64_t hash, hindex_eq_fn eq, void *ctx)
 {
 	size_t mask, i;

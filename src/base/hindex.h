@@ -25,6 +25,8 @@ int64_t hindex__find(const struct hindex *h, uint64_t hash, hindex_eq_fn eq, voi
 /* Record @id under @hash (duplicates are the caller's business). 0 or -errno. */
 int hindex__insert(struct hindex *h, uint64_t hash, uint32_t id);
 size_t hindex__size(const struct hindex *h);
+/* Heap bytes the index holds (its slot table); 0 for NULL. */
+size_t hindex__bytes(const struct hindex *h);
 
 /* Hashing helpers shared by the users of the index. */
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed);

@@ -26,6 +26,7 @@ struct strpool {
 	size_t *lens;
 	size_t count, cap;
 	struct chunk *chunks;
+	size_t chunk_bytes; /* every chunk, headers included */
 };
 
 struct lookup {
@@ -87,6 +88,7 @@ static char *arena_copy(struct strpool *p, const char *s, size_t len)
 		c->cap = cap;
 		c->next = p->chunks;
 		p->chunks = c;
+		p->chunk_bytes += sizeof(*c) + cap;
 	}
 	dst = c->data + c->used;
 	memcpy(dst, s, len);
@@ -161,4 +163,12 @@ const char *strpool__str(const struct strpool *p, uint32_t id)
 size_t strpool__count(const struct strpool *p)
 {
 	return p->count;
+}
+
+size_t strpool__bytes(const struct strpool *p)
+{
+	if (!p)
+		return 0;
+	return sizeof(*p) + p->chunk_bytes + p->cap * (sizeof(*p->strs) + sizeof(*p->lens)) +
+	       hindex__bytes(p->index);
 }

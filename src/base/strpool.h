@@ -26,5 +26,7 @@ int64_t strpool__intern_n(struct strpool *p, const char *s, size_t len, const ch
 const char *strpool__str(const struct strpool *p, uint32_t id);
 /* Distinct strings held. */
 size_t strpool__count(const struct strpool *p);
+/* Heap bytes the pool holds: string chunks, the id arrays, its index; 0 for NULL. */
+size_t strpool__bytes(const struct strpool *p);
 
 #endif /* SONDE_STRPOOL_H */

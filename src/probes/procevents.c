@@ -175,11 +175,14 @@ static void watch_details(struct probe *p)
 	symbolizer__stats(p->host->sym, &ss);
 	stacks__stats(p->host->stacks, &st);
 	log_info("procevents: symbols: %llu lookups, %llu unnamed; %llu files cached, %llu debug "
-		 "files, %llu with DWARF open (%llu opens); %llu maps read",
+		 "files, %llu with DWARF open (%llu opens); %llu maps read; caches %llu KiB "
+		 "(peak %llu KiB), %llu evicted for max_bytes, %llu too big to cache",
 		 (unsigned long long)ss.lookups, (unsigned long long)ss.unresolved,
 		 (unsigned long long)ss.files_cached, (unsigned long long)ss.debug_files,
 		 (unsigned long long)ss.dwarf_open, (unsigned long long)ss.dwarf_opens,
-		 (unsigned long long)ss.maps_reads);
+		 (unsigned long long)ss.maps_reads, (unsigned long long)(ss.bytes >> 10),
+		 (unsigned long long)(ss.bytes_peak >> 10), (unsigned long long)ss.budget_evictions,
+		 (unsigned long long)ss.oversized);
 	log_info("procevents: %llu events, %llu lost; %llu forks, %llu execs, %llu mmaps "
 		 "(%llu merged) of targets, %llu exits released; %llu processes gone before "
 		 "their maps were read, %llu snapshots dropped, %llu stalls",

@@ -28,6 +28,10 @@
 #include "symbols/unwind.h"
 
 #define NS_PER_S 1000000000ull
+/* The symbol caches' families (symbols_publish). */
+#define M_SYM_BYTES "sonde_symbol_cache_bytes"
+#define M_SYM_EVICTED "sonde_symbol_cache_evictions_total"
+#define M_SYM_OVERSIZED "sonde_symbol_cache_oversized_total"
 /* How often the registry is refreshed (what /metrics sees). */
 #define UPDATE_NS NS_PER_S
 
@@ -417,6 +421,30 @@ static void procs_reap(struct session *s, struct metrics *m)
 		procs_compact(s);
 }
 
+/* The symbol caches against their byte budget (symbols_max_bytes). */
+static void symbols_publish(const struct session *s, struct metrics *m)
+{
+	struct symbolizer_stats st;
+
+	if (!s->host.sym)
+		return;
+	symbolizer__stats(s->host.sym, &st);
+	metrics__declare(m, M_SYM_BYTES, METRIC_GAUGE,
+			 "Heap the symbol caches hold: symbol tables, DWARF (estimated), process "
+			 "and perf maps",
+			 NULL, 0);
+	metrics__declare(m, M_SYM_EVICTED, METRIC_COUNTER,
+			 "Symbol tables, DWARF and process maps evicted to keep the caches within "
+			 "their byte budget",
+			 NULL, 0);
+	metrics__declare(m, M_SYM_OVERSIZED, METRIC_COUNTER,
+			 "Symbol tables, DWARF and maps not cached: larger than the budget alone",
+			 NULL, 0);
+	metrics__gauge_set(m, M_SYM_BYTES, NULL, 0, (double)st.bytes);
+	metrics__counter_set(m, M_SYM_EVICTED, NULL, 0, (double)st.budget_evictions);
+	metrics__counter_set(m, M_SYM_OVERSIZED, NULL, 0, (double)st.oversized);
+}
+
 /* Refresh the registry from the probes, /proc and the exporters' counters. */
 static void update_metrics(struct session *s)
 {
@@ -428,6 +456,7 @@ static void update_metrics(struct session *s)
 	s->host.spans_lost_downstream = spans_lost_downstream(s);
 	for (unsigned int i = 0; i < s->nprobes; i++)
 		probe__publish(&s->probes[i], m);
+	symbols_publish(s, m);
 	exporters__publish(s->ex);
 }
 
@@ -596,6 +625,7 @@ static int stacks_new(struct session *s)
 	s->host.max_pids = o->cpu.max_pids;
 	s->host.ring_max = o->ring_max;
 	sopts.no_dwarf = o->no_dwarf;
+	sopts.max_bytes = o->symbols_max_bytes;
 	s->host.sym = symbolizer__new(&sopts);
 	s->host.prof = profile__new();
 	if (o->cpu.call_graph == CALL_GRAPH_DWARF) {

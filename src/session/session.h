@@ -67,6 +67,8 @@ struct session_opts {
 	struct output_opts out;
 	int verbose;
 	bool no_dwarf; /* symbols without DWARF: no file:line, no inline frames */
+	/* Heap the symbol caches may hold (symbolizer_opts.max_bytes); 0: no byte bound. */
+	uint64_t symbols_max_bytes;
 	size_t ring_max; /* bytes one stack probe's ring may take; 0: 1 GiB (probe_host) */
 	/*
 	 * Windows (sonde top, the agent): every window_s seconds the profile

@@ -28,6 +28,14 @@ struct dwarf_lines *dwarf_lines__open(const char *path);
 /* The same for an ELF image in memory; @data is copied. */
 struct dwarf_lines *dwarf_lines__open_mem(const void *data, size_t len);
 void dwarf_lines__free(struct dwarf_lines *d);
+/*
+ * Heap bytes @d holds, an estimate (libdw's allocations cannot be seen;
+ * what is counted and how it was measured: dwarf_lines.c): the sections
+ * libdw inflated at open, the in-memory image copied, our CU tables, the
+ * units libdw interned and the line rows of every CU a lookup reached.
+ * Grows with lookups that reach new CUs; 0 for NULL.
+ */
+size_t dwarf_lines__bytes(const struct dwarf_lines *d);
 
 /*
  * Describe link-time address @vaddr: fill @frames innermost first, the

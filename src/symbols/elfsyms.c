@@ -72,6 +72,7 @@ struct elfsyms {
 	enum elfsyms_source source;
 	char *debuglink;
 	uint32_t debuglink_crc;
+	size_t bytes; /* heap held: this struct and every array and string below it */
 };
 
 /* What load() learns about one file beyond its symbols. */
@@ -320,6 +321,7 @@ static int read_segments(Elf *elf, uint64_t file_size, struct elfsyms *e)
 	e->segs = calloc(phnum, sizeof(*e->segs));
 	if (!e->segs)
 		return -ENOMEM;
+	e->bytes += phnum * sizeof(*e->segs);
 	for (i = 0; i < phnum; i++) {
 		struct segment *s;
 
@@ -385,8 +387,16 @@ static uint64_t segment_end(const struct elfsyms *e, uint64_t addr)
 static int build_tables(struct collector *c, struct elfsyms *e)
 {
 	size_t i, j;
+	char *fit;
 
+	/* The blob grew by doubling: give back its unused tail before it is kept. */
+	fit = c->blob_len < c->blob_cap ? realloc(c->blob, c->blob_len) : NULL;
+	if (fit) {
+		c->blob = fit;
+		c->blob_cap = c->blob_len;
+	}
 	e->names = c->blob;
+	e->bytes += c->blob_cap;
 	c->blob = NULL;
 	if (!c->nr)
 		return 0;
@@ -395,6 +405,7 @@ static int build_tables(struct collector *c, struct elfsyms *e)
 	e->syms = calloc(c->nr, sizeof(*e->syms));
 	if (!e->by_name || !e->syms)
 		return -ENOMEM;
+	e->bytes += 2 * c->nr * sizeof(struct elfsym);
 
 	qsort_r(c->syms, c->nr, sizeof(*c->syms), raw_name_cmp, e->names);
 	for (i = 0; i < c->nr; i++) {
@@ -475,6 +486,7 @@ static int read_debuglink(Elf *elf, Elf_Scn *scn, const GElf_Ehdr *ehdr, struct 
 	e->debuglink = strndup((const char *)p, n);
 	if (!e->debuglink)
 		return -ENOMEM;
+	e->bytes += n + 1;
 	p += crc_off;
 	if (ehdr->e_ident[EI_DATA] == ELFDATA2MSB)
 		e->debuglink_crc =
@@ -845,6 +857,7 @@ static struct elfsyms *open_elf(Elf *elf, uint64_t file_size, Elf *dbg)
 		errno = ENOMEM;
 		return NULL;
 	}
+	e->bytes = sizeof(*e);
 	err = load(elf, file_size, dbg, e);
 	if (err) {
 		elfsyms__free(e);
@@ -1015,6 +1028,11 @@ const struct elfsym *elfsyms__find(const struct elfsyms *e, uint64_t addr)
 		return NULL;
 	s = &e->syms[lo - 1];
 	return addr - s->addr < s->size ? s : NULL;
+}
+
+size_t elfsyms__bytes(const struct elfsyms *e)
+{
+	return e ? e->bytes : 0;
 }
 
 size_t elfsyms__count(const struct elfsyms *e)

@@ -44,6 +44,12 @@ void elfsyms__free(struct elfsyms *e);
 
 /* The symbol containing link-time address @addr, or NULL. */
 const struct elfsym *elfsyms__find(const struct elfsyms *e, uint64_t addr);
+/*
+ * Heap bytes @e holds (the sizes it asked malloc for, not malloc's own
+ * overhead): its symbol arrays, the name strings, segments and debuglink.
+ * Fixed once open; 0 for NULL.
+ */
+size_t elfsyms__bytes(const struct elfsyms *e);
 /* Symbols in address order. */
 size_t elfsyms__count(const struct elfsyms *e);
 const struct elfsym *elfsyms__at(const struct elfsyms *e, size_t i);

@@ -405,6 +405,14 @@ const struct perfmap_entry *perfmap__find(struct perfmap *pm, uint64_t addr)
 	return best ? &best->e : NULL;
 }
 
+size_t perfmap__bytes(const struct perfmap *pm)
+{
+	if (!pm)
+		return 0;
+	return sizeof(*pm) + pm->cap * sizeof(*pm->items) + strpool__bytes(pm->names) +
+	       (pm->path ? strlen(pm->path) + 1 : 0) + (pm->root ? strlen(pm->root) + 1 : 0);
+}
+
 size_t perfmap__count(const struct perfmap *pm)
 {
 	return pm->nr;

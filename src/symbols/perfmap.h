@@ -78,6 +78,12 @@ int perfmap__feed(struct perfmap *pm, const char *text, size_t len);
 const struct perfmap_entry *perfmap__find(struct perfmap *pm, uint64_t addr);
 
 size_t perfmap__count(const struct perfmap *pm);
+/*
+ * Heap bytes the map holds: its entries (by capacity), the interned names
+ * and the struct (with its partial-line buffer); 0 for NULL. Changes only
+ * in perfmap__refresh() and perfmap__feed().
+ */
+size_t perfmap__bytes(const struct perfmap *pm);
 /* Lines skipped as malformed, and entries dropped over the bound. */
 uint64_t perfmap__bad_lines(const struct perfmap *pm);
 uint64_t perfmap__dropped(const struct perfmap *pm);

@@ -146,8 +146,15 @@ int procmaps__parse(const char *text, struct procmaps *out)
 		}
 		p = *eol ? eol + 1 : eol;
 	}
-	if (out->nr)
+	if (out->nr) {
+		/* Kept as long as the process lives: no doubling slack. */
+		struct procmap *fit =
+			out->nr < cap ? realloc(out->maps, out->nr * sizeof(*fit)) : NULL;
+
+		if (fit)
+			out->maps = fit;
 		qsort(out->maps, out->nr, sizeof(*out->maps), map_cmp);
+	}
 	return 0;
 
 out_maps:
@@ -245,6 +252,15 @@ const struct procmap *procmaps__find(const struct procmaps *m, uint64_t addr)
 	if (lo && addr < m->maps[lo - 1].end)
 		return &m->maps[lo - 1];
 	return NULL;
+}
+
+size_t procmaps__bytes(const struct procmaps *m)
+{
+	size_t i, n = m->nr * sizeof(*m->maps);
+
+	for (i = 0; i < m->nr; i++)
+		n += strlen(m->maps[i].path) + 1;
+	return n;
 }
 
 void procmaps__clear(struct procmaps *m)

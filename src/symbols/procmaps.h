@@ -32,6 +32,8 @@ int procmaps__read(pid_t pid, struct procmaps *out);
 /* The text of /proc/PID/maps (malloc'd; an exited process gives ""). 0 or -errno. */
 int procmaps__read_text(pid_t pid, char **text);
 const struct procmap *procmaps__find(const struct procmaps *m, uint64_t addr);
+/* Heap bytes @m holds (its array, fitted by parse, and the paths): O(nr). */
+size_t procmaps__bytes(const struct procmaps *m);
 void procmaps__clear(struct procmaps *m);
 
 #endif /* SONDE_PROCMAPS_H */

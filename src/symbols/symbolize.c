@@ -9,6 +9,14 @@
  * LRU. Strings handed out are interned in a pool that outlives evictions,
  * which keeps the promise that result strings live until symbolizer__free();
  * the pool grows only with the distinct names actually resolved.
+ *
+ * Over both, a byte budget (opts->max_bytes): every cached object records
+ * the heap it holds (a file's symbol table, its open DWARF, a PID's maps
+ * and perf map) in one running total. A load that takes the total past
+ * the budget evicts the least recently used objects of any kind, except
+ * the file and PID the current call works on; what that call needs but
+ * cannot fit even alone is dropped (counted, logged once) and its
+ * addresses get what is known without it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,14 +84,19 @@ struct elf_file {
 	struct file_key key;
 	struct elf_file *hnext;
 	struct lru lru;
-	struct elfsyms *syms; /* NULL: loading failed */
+	uint64_t used;	      /* tick of its last use (the byte budget's LRU order) */
+	struct elfsyms *syms; /* NULL: loading failed, or too big for max_bytes */
 	const char *build_id; /* interned */
 	int err;
 	uint64_t failed_ns;
+	bool oversized;	  /* its table exceeded max_bytes: not loaded again while cached */
 	char *dwarf_path; /* the file, or its debug file, that has DWARF */
 	struct dwarf_lines *dw;
 	bool dw_tried;	   /* opened, or failed to: do not retry */
 	struct lru dw_lru; /* linked while dw is open */
+	uint64_t dw_used;
+	size_t bytes;	 /* counted in the total: this struct, its table, dwarf_path */
+	size_t dw_bytes; /* counted in the total: dwarf_lines__bytes() */
 };
 
 struct vdso_image {
@@ -97,6 +110,8 @@ struct proc_entry {
 	pid_t pid;
 	struct proc_entry *hnext;
 	struct lru lru;
+	uint64_t used;
+	size_t bytes; /* counted in the total: this struct, its maps, its perf map */
 	struct procmaps maps;
 	bool same_root; /* the target's root is our root (same directory) */
 	/* Token bucket for maps re-reads on misses. */
@@ -108,7 +123,8 @@ struct proc_entry {
 	struct perfmap *perfmap;
 	const char *perfmap_module; /* interned "[perf-NSPID.map]" */
 	uint64_t perfmap_checked_ns;
-	bool perfmap_refused; /* warned once about an untrusted map */
+	bool perfmap_refused;	/* warned once about an untrusted map */
+	bool perfmap_oversized; /* dropped for max_bytes: not read again */
 };
 
 struct ksym {
@@ -137,6 +153,17 @@ struct symbolizer {
 	unsigned int perfmap_max_entries;
 	uint64_t perfmap_max_bytes;
 	bool (*stopping)(void);
+	uint64_t max_bytes; /* 0: no byte bound */
+
+	/*
+	 * The byte budget: each public call is one tick; objects remember the
+	 * tick of their last use. The file and PID the current call works on
+	 * are never evicted to make room.
+	 */
+	uint64_t tick;
+	struct elf_file *pin_file;
+	struct proc_entry *pin_pid;
+	bool oversized_logged;
 
 	struct elf_file **file_buckets;
 	size_t nr_file_buckets; /* power of two */
@@ -222,6 +249,14 @@ static int intern_func(struct symbolizer *s, const char *name, const char **out)
 	return err;
 }
 
+/* ---- byte budget (the functions are below the caches they evict from) ---- */
+
+static void bytes_set(struct symbolizer *s, size_t *slot, size_t now);
+static bool pinned_fit(const struct symbolizer *s);
+static void make_room(struct symbolizer *s);
+static void note_oversized(struct symbolizer *s, const char *what, const char *name, pid_t pid,
+			   size_t bytes, const char *outcome);
+
 /* ---- file cache ---- */
 
 static size_t file_bucket(const struct symbolizer *s, const struct file_key *k)
@@ -251,6 +286,13 @@ static void file_close_dwarf(struct symbolizer *s, struct elf_file *f)
 	f->dw_tried = false;
 	lru_del(&f->dw_lru);
 	s->nr_dwarf--;
+	bytes_set(s, &f->dw_bytes, 0);
+}
+
+static size_t file_bytes(const struct elf_file *f)
+{
+	return sizeof(*f) + elfsyms__bytes(f->syms) +
+	       (f->dwarf_path ? strlen(f->dwarf_path) + 1 : 0);
 }
 
 static void file_unlink(struct symbolizer *s, struct elf_file *f)
@@ -263,6 +305,7 @@ static void file_unlink(struct symbolizer *s, struct elf_file *f)
 	lru_del(&f->lru);
 	file_close_dwarf(s, f);
 	s->nr_files--;
+	bytes_set(s, &f->bytes, 0);
 }
 
 static bool path_is_deleted(const char *path, size_t *len)
@@ -458,6 +501,28 @@ static int file_load(struct symbolizer *s, struct elf_file *f, const struct proc
 	return 0;
 }
 
+/*
+ * Count a file's table, just loaded, in the total. A table that does not
+ * fit max_bytes beside the current PID's maps is dropped: the entry stays,
+ * so its addresses get module, offset and build-id without loading it
+ * again each time.
+ */
+static void file_account(struct symbolizer *s, struct elf_file *f, const struct procmap *m)
+{
+	bytes_set(s, &f->bytes, file_bytes(f));
+	if (f->syms && !pinned_fit(s)) {
+		note_oversized(s, "symbol table", m->path, 0, f->bytes,
+			       "not cached; its addresses get module, offset and build-id only");
+		elfsyms__free(f->syms);
+		f->syms = NULL;
+		free(f->dwarf_path);
+		f->dwarf_path = NULL;
+		f->oversized = true;
+		bytes_set(s, &f->bytes, file_bytes(f));
+	}
+	make_room(s);
+}
+
 /* The cached file of mapping @m, loading it on first use; NULL only on ENOMEM. */
 static struct elf_file *file_get(struct symbolizer *s, const struct proc_entry *pe,
 				 const struct procmap *m, int *err)
@@ -472,8 +537,12 @@ static struct elf_file *file_get(struct symbolizer *s, const struct proc_entry *
 			break;
 	if (f) {
 		lru_touch(&s->file_lru, &f->lru);
-		if (!f->syms && now_ns() - f->failed_ns >= FAILED_RETRY_NS)
+		f->used = s->tick;
+		s->pin_file = f;
+		if (!f->syms && !f->oversized && now_ns() - f->failed_ns >= FAILED_RETRY_NS) {
 			*err = file_load(s, f, pe, m);
+			file_account(s, f, m);
+		}
 		return f;
 	}
 
@@ -491,6 +560,8 @@ static struct elf_file *file_get(struct symbolizer *s, const struct proc_entry *
 	f->hnext = s->file_buckets[b];
 	s->file_buckets[b] = f;
 	lru_push_front(&s->file_lru, &f->lru);
+	f->used = s->tick;
+	s->pin_file = f;
 	s->nr_files++;
 	while (s->nr_files > s->max_files) {
 		struct elf_file *old = lru_entry(s->file_lru.prev, struct elf_file);
@@ -498,6 +569,7 @@ static struct elf_file *file_get(struct symbolizer *s, const struct proc_entry *
 		file_unlink(s, old);
 		file_free(old);
 	}
+	file_account(s, f, m);
 	return f;
 }
 
@@ -637,9 +709,18 @@ static void pid_unlink_free(struct symbolizer *s, struct proc_entry *pe)
 	*pp = pe->hnext;
 	lru_del(&pe->lru);
 	s->nr_pids--;
+	bytes_set(s, &pe->bytes, 0);
 	procmaps__clear(&pe->maps);
 	perfmap__free(pe->perfmap);
 	free(pe);
+}
+
+/* Count a PID's maps and perf map, after either changed. */
+static void pid_account(struct symbolizer *s, struct proc_entry *pe)
+{
+	bytes_set(s, &pe->bytes,
+		  sizeof(*pe) + procmaps__bytes(&pe->maps) + perfmap__bytes(pe->perfmap));
+	make_room(s);
 }
 
 /*
@@ -672,6 +753,8 @@ static int pid_get(struct symbolizer *s, pid_t pid, struct proc_entry **out)
 
 	if (pe) {
 		lru_touch(&s->pid_lru, &pe->lru);
+		pe->used = s->tick;
+		s->pin_pid = pe;
 		*out = pe;
 		return 0;
 	}
@@ -701,10 +784,13 @@ static void pid_insert(struct symbolizer *s, struct proc_entry *pe, pid_t pid, b
 	pe->hnext = s->pid_buckets[b];
 	s->pid_buckets[b] = pe;
 	lru_push_front(&s->pid_lru, &pe->lru);
+	pe->used = s->tick;
+	s->pin_pid = pe;
 	s->nr_pids++;
 	/* Never @pe itself: it is the most recent. */
 	while (s->nr_pids > s->max_pids)
 		pid_unlink_free(s, lru_entry(s->pid_lru.prev, struct proc_entry));
+	pid_account(s, pe);
 }
 
 /* Replace the PID's maps with fresh ones; keeps the old ones if it is gone. */
@@ -717,6 +803,7 @@ static int pid_reread(struct symbolizer *s, struct proc_entry *pe)
 		return err;
 	procmaps__clear(&pe->maps);
 	pe->maps = fresh;
+	pid_account(s, pe);
 	return 0;
 }
 
@@ -748,13 +835,157 @@ static bool take_reread_token(struct symbolizer *s, struct proc_entry *pe)
 	return true;
 }
 
+/* ---- byte budget ---- */
+
+static void bytes_set(struct symbolizer *s, size_t *slot, size_t now)
+{
+	s->stats.bytes = s->stats.bytes - *slot + now;
+	*slot = now;
+	/* Taken before evictions make room: the peak shows what a load cost. */
+	if (s->stats.bytes > s->stats.bytes_peak)
+		s->stats.bytes_peak = s->stats.bytes;
+}
+
+/* Whether what the current call works on fits max_bytes by itself. */
+static bool pinned_fit(const struct symbolizer *s)
+{
+	size_t n = 0;
+
+	if (!s->max_bytes)
+		return true;
+	if (s->pin_file)
+		n += s->pin_file->bytes + s->pin_file->dw_bytes;
+	if (s->pin_pid)
+		n += s->pin_pid->bytes;
+	return n <= s->max_bytes;
+}
+
+/* The least recently used entry of @head that is not @pin, or NULL. */
+static struct lru *lru_oldest(struct lru *head, const struct lru *pin)
+{
+	struct lru *n;
+
+	for (n = head->prev; n != head; n = n->prev)
+		if (n != pin)
+			return n;
+	return NULL;
+}
+
+/*
+ * Evict the least recently used object of any kind, the current call's
+ * file and PID excepted; on a tie (one call used both) a DWARF goes before
+ * its file's table, which reloads without it, and a table before a PID's
+ * maps, which may be gone with the process. False when nothing is left.
+ */
+static bool evict_one(struct symbolizer *s)
+{
+	struct lru *dn = lru_oldest(&s->dwarf_lru, s->pin_file ? &s->pin_file->dw_lru : NULL);
+	struct lru *fn = lru_oldest(&s->file_lru, s->pin_file ? &s->pin_file->lru : NULL);
+	struct lru *pn = lru_oldest(&s->pid_lru, s->pin_pid ? &s->pin_pid->lru : NULL);
+	struct elf_file *d = dn ? dw_lru_entry(dn) : NULL;
+	struct elf_file *f = fn ? lru_entry(fn, struct elf_file) : NULL;
+	struct proc_entry *p = pn ? lru_entry(pn, struct proc_entry) : NULL;
+
+	if (!d && !f && !p)
+		return false;
+	s->stats.budget_evictions++;
+	if (d && (!f || d->dw_used <= f->used) && (!p || d->dw_used <= p->used)) {
+		file_close_dwarf(s, d);
+	} else if (f && (!p || f->used <= p->used)) {
+		file_unlink(s, f);
+		file_free(f);
+	} else {
+		pid_unlink_free(s, p);
+	}
+	return true;
+}
+
+/* Within max_bytes again, as far as evicting what the current call does not use goes. */
+static void make_room(struct symbolizer *s)
+{
+	while (s->max_bytes && s->stats.bytes > s->max_bytes && evict_one(s))
+		;
+}
+
+/* An object too big for max_bytes: counted; the first one logged, the rest at debug. */
+static void note_oversized(struct symbolizer *s, const char *what, const char *name, pid_t pid,
+			   size_t bytes, const char *outcome)
+{
+	char who[64];
+
+	s->stats.oversized++;
+	if (!name) {
+		snprintf(who, sizeof(who), "PID %d", (int)pid);
+		name = who;
+	}
+	if (s->oversized_logged) {
+		log_debug("symbolize: the %s of %s (%zu KiB) does not fit max_bytes: %s", what,
+			  name, bytes >> 10, outcome);
+		return;
+	}
+	s->oversized_logged = true;
+	log_info("symbolize: the %s of %s (%zu KiB) does not fit the symbol caches' max_bytes "
+		 "(%llu KiB): %s (later ones are counted, not logged)",
+		 what, name, bytes >> 10, (unsigned long long)(s->max_bytes >> 10), outcome);
+}
+
+/*
+ * End of a public call: nothing is pinned any more. Only maps too big
+ * for the budget by themselves can keep the total above it: they served
+ * this call and are dropped now.
+ */
+static void budget_settle(struct symbolizer *s)
+{
+	struct proc_entry *pe = s->pin_pid;
+
+	s->pin_pid = NULL;
+	s->pin_file = NULL;
+	if (!s->max_bytes || s->stats.bytes <= s->max_bytes)
+		return;
+	if (pe && pe->bytes > s->max_bytes) {
+		note_oversized(s, "maps", NULL, pe->pid, pe->bytes, "used once, not kept");
+		pid_unlink_free(s, pe);
+	}
+	make_room(s);
+}
+
+/* A public call begins: one tick of the LRU clock, nothing pinned yet. */
+static void budget_begin(struct symbolizer *s)
+{
+	s->tick++;
+	s->pin_pid = NULL;
+	s->pin_file = NULL;
+}
+
 /* ---- resolution ---- */
+
+/*
+ * Count @f's DWARF after it opened or grew. DWARF that does not fit
+ * max_bytes beside the current call's table and maps is closed and not
+ * reopened while the file stays cached: names come from the table alone.
+ */
+static void dwarf_account(struct symbolizer *s, struct elf_file *f)
+{
+	size_t now = dwarf_lines__bytes(f->dw);
+
+	if (now == f->dw_bytes)
+		return;
+	bytes_set(s, &f->dw_bytes, now);
+	if (!pinned_fit(s)) {
+		note_oversized(s, "DWARF", f->dwarf_path, 0, now,
+			       "closed; its addresses get names without file:line");
+		file_close_dwarf(s, f);
+		f->dw_tried = true;
+	}
+	make_room(s);
+}
 
 /* The file's DWARF, opened on first use under the max_dwarf_files bound. */
 static struct dwarf_lines *file_dwarf(struct symbolizer *s, struct elf_file *f)
 {
 	if (f->dw) {
 		lru_touch(&s->dwarf_lru, &f->dw_lru);
+		f->dw_used = s->tick;
 		return f->dw;
 	}
 	if (f->dw_tried || !f->dwarf_path || s->no_dwarf)
@@ -768,9 +999,11 @@ static struct dwarf_lines *file_dwarf(struct symbolizer *s, struct elf_file *f)
 	}
 	s->stats.dwarf_opens++;
 	lru_push_front(&s->dwarf_lru, &f->dw_lru);
+	f->dw_used = s->tick;
 	s->nr_dwarf++;
 	while (s->nr_dwarf > s->max_dwarf_files)
 		file_close_dwarf(s, dw_lru_entry(s->dwarf_lru.prev));
+	dwarf_account(s, f);
 	return f->dw;
 }
 
@@ -829,6 +1062,8 @@ static int describe(struct symbolizer *s, const struct elfsyms *syms, struct elf
 
 	if (dw) {
 		err = describe_dwarf(s, dw, sym, vaddr, res);
+		/* Its frames are interned: the DWARF may go now if it grew too big. */
+		dwarf_account(s, f);
 		if (err < 0)
 			return err;
 		if (err > 0) {
@@ -944,10 +1179,33 @@ static int perfmap_open(struct symbolizer *s, struct proc_entry *pe)
 	return pe->perfmap ? 0 : -ENOMEM;
 }
 
+/*
+ * Count the perf map after a refresh. One that does not fit max_bytes
+ * beside the PID's maps is dropped and not read again: the PID's JIT
+ * addresses stay anonymous.
+ */
+static void perfmap_account(struct symbolizer *s, struct proc_entry *pe)
+{
+	size_t pm_bytes = perfmap__bytes(pe->perfmap);
+
+	bytes_set(s, &pe->bytes, sizeof(*pe) + procmaps__bytes(&pe->maps) + pm_bytes);
+	if (!pinned_fit(s)) {
+		note_oversized(s, "perf map", NULL, pe->pid, pm_bytes,
+			       "dropped; its JIT addresses stay unnamed");
+		perfmap__free(pe->perfmap);
+		pe->perfmap = NULL;
+		pe->perfmap_oversized = true;
+		bytes_set(s, &pe->bytes, sizeof(*pe) + procmaps__bytes(&pe->maps));
+	}
+	make_room(s);
+}
+
+/* Read what the JIT appended; 0 (the map may be gone: too big), or -ENOMEM. */
 static int perfmap_refresh(struct symbolizer *s, struct proc_entry *pe)
 {
 	int r = perfmap__refresh(pe->perfmap);
 
+	perfmap_account(s, pe);
 	pe->perfmap_checked_ns = now_ns();
 	if (r > 0)
 		s->stats.perfmap_reads++;
@@ -975,22 +1233,24 @@ static int resolve_jit(struct symbolizer *s, struct proc_entry *pe, uint64_t add
 	const struct perfmap_entry *e;
 	int err;
 
+	if (pe->perfmap_oversized)
+		return 0;
 	if (!pe->perfmap) {
 		err = perfmap_open(s, pe);
 		if (err)
 			return err;
 		err = perfmap_refresh(s, pe);
-		if (err)
+		if (err || !pe->perfmap)
 			return err;
 	} else if (now_ns() - pe->perfmap_checked_ns >= PERFMAP_RECHECK_NS) {
 		err = perfmap_refresh(s, pe);
-		if (err)
+		if (err || !pe->perfmap)
 			return err;
 	}
 	e = perfmap__find(pe->perfmap, addr);
 	if (!e) {
 		err = perfmap_refresh(s, pe);
-		if (err)
+		if (err || !pe->perfmap)
 			return err;
 		e = perfmap__find(pe->perfmap, addr);
 		if (!e)
@@ -1037,6 +1297,8 @@ static int resolve_mapping(struct symbolizer *s, struct proc_entry *pe, const st
 	if (!m->inode || m->path[0] != '/')
 		return 0;
 	f = file_get(s, pe, m, &err);
+	if (f && !f->syms)
+		res->build_id = f->build_id; /* a table too big for max_bytes */
 	if (!f || !f->syms)
 		return err;
 	return resolve_in_file(s, f->syms, f, f->build_id, m, addr, res);
@@ -1050,6 +1312,7 @@ int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr, str
 
 	memset(res, 0, sizeof(*res));
 	s->stats.lookups++;
+	budget_begin(s);
 	err = pid_get(s, pid, &pe);
 	if (err)
 		goto out_unresolved;
@@ -1062,6 +1325,7 @@ int symbolizer__resolve_user(struct symbolizer *s, pid_t pid, uint64_t addr, str
 out_unresolved:
 	if (!res->nframes)
 		s->stats.unresolved++;
+	budget_settle(s);
 	return err;
 }
 
@@ -1099,11 +1363,15 @@ int symbolizer__set_maps(struct symbolizer *s, pid_t pid, const char *maps_text,
 	if (err)
 		return err;
 	s->stats.maps_reads++;
+	budget_begin(s);
 	if (pe) {
 		procmaps__clear(&pe->maps);
 		pe->maps = fresh;
 		pe->same_root = same;
 		lru_touch(&s->pid_lru, &pe->lru);
+		pe->used = s->tick;
+		s->pin_pid = pe;
+		pid_account(s, pe);
 	} else {
 		pe = calloc(1, sizeof(*pe));
 		if (!pe) {
@@ -1113,7 +1381,9 @@ int symbolizer__set_maps(struct symbolizer *s, pid_t pid, const char *maps_text,
 		pe->maps = fresh;
 		pid_insert(s, pe, pid, same);
 	}
-	return load_files(s, pe, true);
+	err = load_files(s, pe, true);
+	budget_settle(s);
+	return err;
 }
 
 int symbolizer__prepare_pid(struct symbolizer *s, pid_t pid)
@@ -1122,10 +1392,14 @@ int symbolizer__prepare_pid(struct symbolizer *s, pid_t pid)
 	bool fresh = !pid_find(s, pid);
 	int err;
 
+	budget_begin(s);
 	err = pid_get(s, pid, &pe);
 	if (!err && !fresh)
 		err = pid_reread(s, pe);
-	return err ? err : load_files(s, pe, false);
+	if (!err)
+		err = load_files(s, pe, false);
+	budget_settle(s);
+	return err;
 }
 
 
@@ -1349,6 +1623,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->perfmap_max_entries = OPT(opts, perfmap_max_entries, 0);
 	s->perfmap_max_bytes = OPT(opts, perfmap_max_bytes, 0);
 	s->stopping = OPT(opts, stopping, NULL);
+	s->max_bytes = OPT(opts, max_bytes, 0);
 	lru_init(&s->file_lru);
 	lru_init(&s->dwarf_lru);
 	lru_init(&s->pid_lru);
@@ -1400,7 +1675,13 @@ void symbolizer__free(struct symbolizer *s)
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st)
 {
+	const struct lru *n;
+
 	*st = s->stats;
 	st->files_cached = s->nr_files;
 	st->dwarf_open = s->nr_dwarf;
+	/* At most max_dwarf_files of them. */
+	st->dwarf_bytes = 0;
+	for (n = s->dwarf_lru.next; n != &s->dwarf_lru; n = n->next)
+		st->dwarf_bytes += dw_lru_entry(n)->dw_bytes;
 }

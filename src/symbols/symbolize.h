@@ -75,6 +75,21 @@ struct symbolizer_opts {
 	 * read short so SIGINT/SIGTERM are honoured. NULL = never.
 	 */
 	bool (*stopping)(void);
+	/*
+	 * Heap bytes the caches may hold at the end of every call; 0 = no
+	 * byte bound (the counts above still hold). Counted: each cached
+	 * file's symbol table, its open DWARF (an estimate: see
+	 * dwarf_lines__bytes), each PID's maps and perf map. Not counted: the
+	 * interned result strings (they outlive evictions), kallsyms (one
+	 * table) and vdso images (at most 4 small ones). A load past it evicts
+	 * the least recently used files, DWARF and PIDs, never the file or
+	 * PID the call is working on; an object that does not fit beside
+	 * those by itself is not kept (stats.oversized): a symbol table then
+	 * leaves its file's addresses with module, offset and build-id, DWARF
+	 * leaves names without lines, a perf map leaves JIT code anonymous. A
+	 * load briefly holds what it loads before evictions make room.
+	 */
+	uint64_t max_bytes;
 };
 
 struct sym_frame {
@@ -145,6 +160,11 @@ struct symbolizer_stats {
 	uint64_t perfmap_reads; /* perf-PID.map refreshes that read new lines */
 	uint64_t jit_resolved;	/* addresses named by a perf map */
 	uint64_t perfmap_refused; /* perf maps ignored: wrong owner, symlink, not a file */
+	uint64_t bytes;		  /* heap the caches hold now, as max_bytes counts it */
+	uint64_t dwarf_bytes;	  /* of which open DWARF (an estimate: dwarf_lines.h) */
+	uint64_t bytes_peak;	  /* the most they held, loads before evictions included */
+	uint64_t budget_evictions; /* files, DWARF and PIDs evicted to keep to max_bytes */
+	uint64_t oversized;	   /* objects not kept: too big for max_bytes alone */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st);
 

@@ -68,3 +68,24 @@ Test(hindex, hash_bytes_is_fnv1a)
 	cr_assert_eq(hash_bytes("", 0, 0), 0xcbf29ce484222325ull);
 	cr_assert_neq(hash_mix(0, 1), hash_mix(0, 2));
 }
+
+/* The slot table doubles from 64 at half load: its bytes double with it. */
+Test(hindex, bytes_follow_the_slot_table)
+{
+	struct hindex *h = hindex__new();
+	size_t b0, b64;
+	uint32_t i;
+
+	cr_assert_eq(hindex__bytes(NULL), 0);
+	b0 = hindex__bytes(h);
+	cr_assert_gt(b0, 0);
+	cr_assert_eq(hindex__insert(h, hash_mix(0, 0), 0), 0);
+	b64 = hindex__bytes(h);
+	cr_assert_gt(b64, b0);
+	for (i = 1; i < 32; i++)
+		cr_assert_eq(hindex__insert(h, hash_mix(0, i), i), 0);
+	cr_assert_eq(hindex__bytes(h), b64);
+	cr_assert_eq(hindex__insert(h, hash_mix(0, 32), 32), 0);
+	cr_assert_eq(hindex__bytes(h) - b0, 2 * (b64 - b0));
+	hindex__free(h);
+}

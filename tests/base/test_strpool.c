@@ -61,3 +61,31 @@ Test(strpool, many_and_oversized_strings_stay_put)
 	cr_assert_eq(strpool__str(sp, 0), first);
 	strpool__free(sp);
 }
+
+/* Bytes count what is held: a long string adds its own chunk, exactly its length more. */
+Test(strpool, bytes_grow_with_what_is_held)
+{
+	struct strpool *sp = strpool__new();
+	static char s70[70001], s80[80001], s90[90001];
+	size_t b0, b1, b2, b3;
+
+	cr_assert_eq(strpool__bytes(NULL), 0);
+	memset(s70, 'a', sizeof(s70) - 1);
+	memset(s80, 'b', sizeof(s80) - 1);
+	memset(s90, 'c', sizeof(s90) - 1);
+	b0 = strpool__bytes(sp);
+	cr_assert_gt(b0, 0);
+	cr_assert_eq(strpool__intern(sp, s70, NULL), 0);
+	b1 = strpool__bytes(sp);
+	cr_assert_gt(b1, b0 + sizeof(s70));
+	cr_assert_eq(strpool__intern(sp, s80, NULL), 1);
+	b2 = strpool__bytes(sp);
+	cr_assert_eq(strpool__intern(sp, s90, NULL), 2);
+	b3 = strpool__bytes(sp);
+	/* Same header, no table growth for the 2nd and 3rd: they differ by their lengths. */
+	cr_assert_eq((b3 - b2) - (b2 - b1), 10000);
+	/* A string already held costs nothing. */
+	cr_assert_eq(strpool__intern(sp, s80, NULL), 1);
+	cr_assert_eq(strpool__bytes(sp), b3);
+	strpool__free(sp);
+}

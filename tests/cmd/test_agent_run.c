@@ -479,6 +479,10 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 		 (unsigned long long)limit << 20);
 	cr_assert(strstr(m, text), "%s", m);
 	cr_assert(strstr(m, "sonde_agent_memory_bytes{part=\"bpf_maps\"} "), "%s", m);
+	/* The symbol caches keep to a quarter of it (libc's DWARF alone would not). */
+	p = strstr(m, "\nsonde_symbol_cache_bytes ");
+	cr_assert(p && strtod(p + 26, NULL) <= (double)((unsigned long long)limit << 20) / 4, "%s",
+		  m);
 	free(m);
 	rc = stop_agent(agent, 15);
 	kill(py, SIGKILL);

@@ -8,6 +8,8 @@
  * DWARF.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -161,6 +163,121 @@ Test(dwarf_lines, direct_lookup_and_truncation)
 	cr_assert_eq(errno, ENOENT);
 	cr_assert_null(dwarf_lines__open(source_path("tests/fixtures/dbgfix.c")));
 	cr_assert_eq(errno, ENOEXEC);
+}
+
+/*
+ * Sizes of @path's .debug_* sections (uncompressed) that @zpath carries
+ * compressed (SHF_COMPRESSED, or renamed .zdebug_* by zlib-gnu): what
+ * libdw inflates on the heap at open.
+ */
+static size_t compressed_debug_bytes(const char *path, const char *zpath)
+{
+	int fd = open(path, O_RDONLY), zfd = open(zpath, O_RDONLY);
+	Elf *e, *z;
+	size_t total = 0, zstr, estr;
+	Elf_Scn *zs = NULL;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_geq(zfd, 0);
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	z = elf_begin(zfd, ELF_C_READ, NULL);
+	cr_assert(e && z);
+	cr_assert_eq(elf_getshdrstrndx(e, &estr), 0);
+	cr_assert_eq(elf_getshdrstrndx(z, &zstr), 0);
+	while ((zs = elf_nextscn(z, zs))) {
+		const char *zname;
+		GElf_Shdr zsh;
+		Elf_Scn *es = NULL;
+
+		cr_assert_not_null(gelf_getshdr(zs, &zsh));
+		zname = elf_strptr(z, zstr, zsh.sh_name);
+		/* Compared without the dot: "debug_info". */
+		if (!strncmp(zname, ".zdebug_", 8))
+			zname += 2;
+		else if ((zsh.sh_flags & SHF_COMPRESSED) && !strncmp(zname, ".debug_", 7))
+			zname += 1;
+		else
+			continue;
+		while ((es = elf_nextscn(e, es))) {
+			GElf_Shdr esh;
+
+			cr_assert_not_null(gelf_getshdr(es, &esh));
+			if (!strcmp(elf_strptr(e, estr, esh.sh_name) + 1, zname))
+				total += esh.sh_size;
+		}
+	}
+	elf_end(e);
+	elf_end(z);
+	close(fd);
+	close(zfd);
+	return total;
+}
+
+/* @zpath: a copy of dbgfix with its debug sections compressed by objcopy in @how. */
+static struct dwarf_lines *open_compressed(const char *how, const char *zpath)
+{
+	char opt[64];
+	char *argv[] = {"/usr/bin/objcopy", opt, (char *)fixture_path("dbgfix"), (char *)zpath,
+			NULL};
+	struct dwarf_lines *z;
+
+	snprintf(opt, sizeof(opt), "--compress-debug-sections=%s", how);
+	cr_assert_eq(run_cmd(argv, NULL, NULL), 0);
+	z = dwarf_lines__open(zpath);
+	cr_assert_not_null(z);
+	return z;
+}
+
+/*
+ * What the byte budget counts for DWARF: a compressed copy (either kind)
+ * costs its inflated sections more, an in-memory image its copy more, and
+ * a lookup grows the count once per unit it reaches.
+ */
+Test(dwarf_lines, bytes_count_inflated_sections_and_reached_units)
+{
+	const char *hows[] = {"zlib", "zlib-gnu"};
+	uint64_t mark_link, caller = link_addr("dbgfix_caller");
+	struct dwarf_lines *d, *m;
+	struct dwarf_line_frame f[8];
+	size_t plain, len, grown;
+	struct child c;
+	char *image;
+
+	cr_assert_eq(dwarf_lines__bytes(NULL), 0);
+	d = dwarf_lines__open(fixture_path("dbgfix"));
+	image = read_file(fixture_path("dbgfix"), &len);
+	cr_assert_not_null(image);
+	m = dwarf_lines__open_mem(image, len);
+	cr_assert(d && m);
+	plain = dwarf_lines__bytes(d);
+	cr_assert_eq(dwarf_lines__bytes(m) - plain, len);
+
+	child_start(&c, "dbgfix");
+	mark_link = caller + child_addr(&c, "dbgfix_inline_mark") - child_addr(&c, "dbgfix_caller");
+	child_stop(&c);
+	cr_assert_eq(dwarf_lines__lookup(d, mark_link, f, 8), 2);
+	grown = dwarf_lines__bytes(d);
+	cr_assert_gt(grown, plain);
+	/* The same unit again: nothing new counted. */
+	cr_assert_eq(dwarf_lines__lookup(d, mark_link, f, 8), 2);
+	cr_assert_eq(dwarf_lines__bytes(d), grown);
+
+	for (int i = 0; i < 2; i++) {
+		const char *zpath = tmp_path(hows[i]);
+		struct dwarf_lines *z = open_compressed(hows[i], zpath);
+		size_t inflated = compressed_debug_bytes(fixture_path("dbgfix"), zpath);
+
+		cr_assert_gt(inflated, 0, "%s", hows[i]);
+		cr_assert_eq(dwarf_lines__bytes(z) - plain, inflated, "%s", hows[i]);
+		/* The same unit at the same cost as uncompressed. */
+		cr_assert_eq(dwarf_lines__lookup(z, mark_link, f, 8), 2);
+		cr_assert_eq(dwarf_lines__bytes(z) - inflated, grown, "%s", hows[i]);
+		dwarf_lines__free(z);
+	}
+	dwarf_lines__free(d);
+	dwarf_lines__free(m);
+	free(image);
 }
 
 Test(dwarf_lines, no_dwarf_option)

@@ -203,6 +203,32 @@ Test(elfsyms, stripped_binary_falls_back_to_dynsym)
 	elfsyms__free(e);
 }
 
+/* What a table holds at least: two entries per symbol and every name kept. */
+static size_t held_at_least(const struct elfsyms *e)
+{
+	size_t n = 2 * elfsyms__count(e) * sizeof(struct elfsym);
+
+	for (size_t i = 0; i < elfsyms__count(e); i++)
+		n += strlen(elfsyms__at(e, i)->name) + 1;
+	return n;
+}
+
+/* The byte budget's measure of a table: no less than it holds, more for more names. */
+Test(elfsyms, bytes_cover_what_the_table_holds)
+{
+	struct elfsyms *full = elfsyms__open(fixture_path("symfix_pie"));
+	struct elfsyms *stripped = elfsyms__open(fixture_path("symfix_stripped"));
+
+	cr_assert(full && stripped);
+	cr_assert_eq(elfsyms__bytes(NULL), 0);
+	cr_assert_geq(elfsyms__bytes(full), held_at_least(full));
+	cr_assert_geq(elfsyms__bytes(stripped), held_at_least(stripped));
+	cr_assert_gt(elfsyms__count(full), elfsyms__count(stripped));
+	cr_assert_gt(elfsyms__bytes(full), elfsyms__bytes(stripped));
+	elfsyms__free(full);
+	elfsyms__free(stripped);
+}
+
 Test(elfsyms, shared_library_matches_dynamic_loader)
 {
 	const char *path = fixture_path("libsymfix.so");

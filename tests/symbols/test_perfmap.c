@@ -251,6 +251,53 @@ Test(perfmap, live_jit_process)
 	symbolizer__free(s);
 }
 
+/*
+ * A perf map that does not fit max_bytes beside its PID's maps: dropped,
+ * counted, never read again; JIT addresses stay anonymous.
+ */
+Test(perfmap, byte_budget_drops_a_map_too_big_for_it)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o)};
+	struct symbolizer *s = symbolizer__new(&o);
+	struct symbolizer_stats st;
+	uint64_t answer, maps, with_map;
+	struct sym_result r;
+	struct child c;
+
+	cr_assert_not_null(s);
+	child_start(&c, "jitfix");
+	answer = child_addr(&c, "jitfix_answer");
+	cr_assert_eq(symbolizer__resolve_user(s, c.pid, 0x10, &r), 0);
+	symbolizer__stats(s, &st);
+	maps = st.bytes;
+	cr_assert_eq(symbolizer__resolve_user(s, c.pid, answer + 3, &r), 0);
+	cr_assert_str_eq(r.frames[0].name, "jitfix_answer");
+	symbolizer__stats(s, &st);
+	with_map = st.bytes;
+	cr_assert_gt(with_map, maps);
+	symbolizer__free(s);
+
+	o.max_bytes = with_map - 1;
+	s = symbolizer__new(&o);
+	cr_assert_not_null(s);
+	cr_assert_eq(symbolizer__resolve_user(s, c.pid, answer + 3, &r), 0);
+	cr_assert_str_eq(r.module, "//anon");
+	cr_assert_eq(r.nframes, 0);
+	child_send(&c, "more");
+	cr_assert_eq(symbolizer__resolve_user(s, c.pid, child_addr(&c, "jitfix_second") + 1, &r),
+		     0);
+	cr_assert_eq(r.nframes, 0);
+	symbolizer__stats(s, &st);
+	cr_assert_eq(st.oversized, 1);
+	cr_assert_eq(st.perfmap_reads, 1);
+	cr_assert_eq(st.jit_resolved, 0);
+	cr_assert_eq(st.budget_evictions, 0);
+	cr_assert_leq(st.bytes, o.max_bytes);
+	child_stop(&c);
+	unlink_map(c.pid);
+	symbolizer__free(s);
+}
+
 Test(perfmap, nspid_names_the_map)
 {
 	char status[4096], *p;

@@ -71,6 +71,24 @@ Test(procmaps, parse_keeps_exec_mappings_with_exact_fields)
 	procmaps__clear(&pm);
 }
 
+/* The byte budget's measure: the six entries and their paths. */
+Test(procmaps, bytes_are_the_entries_and_their_paths)
+{
+	const char *paths[] = {
+		"/usr/bin/my prog",	     "",       "/usr/lib/x86_64-linux-gnu/libc.so.6",
+		"/tmp/lib old.so (deleted)", "[vdso]", "[vsyscall]",
+	};
+	size_t want = 6 * sizeof(struct procmap);
+	struct procmaps pm;
+
+	for (int i = 0; i < 6; i++)
+		want += strlen(paths[i]) + 1;
+	cr_assert_eq(procmaps__parse(maps_text, &pm), 0);
+	cr_assert_eq(procmaps__bytes(&pm), want);
+	procmaps__clear(&pm);
+	cr_assert_eq(procmaps__bytes(&pm), 0);
+}
+
 Test(procmaps, find_uses_half_open_ranges)
 {
 	struct procmaps pm;

@@ -18,6 +18,7 @@
 
 #include <criterion/criterion.h>
 
+#include "base/log.h"
 #include "fixture_child.h"
 #include "helpers.h"
 #include "symbols/elfsyms.h"
@@ -444,6 +445,276 @@ Test(symbolize, shrink_drops_files_and_reloads)
 	symbolizer__stats(s, &st);
 	cr_assert_eq(st.files_cached, 1);
 	symbolizer__free(s);
+}
+
+/* ---- the byte budget (max_bytes) ---- */
+
+static struct symbolizer_stats stats_of(const struct symbolizer *s)
+{
+	struct symbolizer_stats st;
+
+	symbolizer__stats(s, &st);
+	return st;
+}
+
+/* @name at +5 in @fixture: its exact name, with a source line when @lines. */
+static void expect_func(struct symbolizer *s, const struct child *c, const char *fixture,
+			const char *name, bool lines)
+{
+	struct sym_result r;
+
+	cr_assert_eq(symbolizer__resolve_user(s, c->pid, child_addr(c, name) + 5, &r), 0);
+	cr_assert_str_eq(r.module, real(fixture));
+	cr_assert_eq(r.nframes, 1, "%s: nframes %d", name, r.nframes);
+	cr_assert_str_eq(r.frames[0].name, name);
+	cr_assert_eq(r.frames[0].sym_offset, 5);
+	if (lines)
+		cr_assert_gt(r.frames[0].line, 0, "%s has no line", name);
+	else
+		cr_assert_eq(r.frames[0].line, 0);
+}
+
+/* What an unbounded symbolizer counts for symfix_linked. */
+struct costs {
+	uint64_t pid;	 /* its maps (after a lookup that maps nothing) */
+	uint64_t a, b;	 /* fixture_alpha's file, then fixture_lib_alpha's: their tables */
+	uint64_t da, db; /* and their DWARF, with @dwarf */
+};
+
+static void measure(const struct child *c, bool dwarf, struct costs *k)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .no_dwarf = !dwarf};
+	struct symbolizer *s = symbolizer__new(&o);
+	struct sym_result r;
+	uint64_t before;
+
+	cr_assert_not_null(s);
+	cr_assert_eq(symbolizer__resolve_user(s, c->pid, 0x10, &r), 0);
+	k->pid = stats_of(s).bytes;
+	cr_assert_gt(k->pid, 0);
+	expect_func(s, c, "symfix_linked", "fixture_alpha", dwarf);
+	k->da = stats_of(s).dwarf_bytes;
+	k->a = stats_of(s).bytes - k->pid - k->da;
+	before = stats_of(s).bytes;
+	expect_func(s, c, "libsymfix.so", "fixture_lib_alpha", dwarf);
+	k->db = stats_of(s).dwarf_bytes - k->da;
+	k->b = stats_of(s).bytes - before - k->db;
+	cr_assert_gt(k->a, 0);
+	cr_assert_gt(k->b, 0);
+	cr_assert_eq(k->da > 0 && k->db > 0, dwarf);
+	cr_assert_eq(stats_of(s).budget_evictions, 0);
+	cr_assert_eq(stats_of(s).bytes_peak, k->pid + k->a + k->b + k->da + k->db);
+	symbolizer__free(s);
+}
+
+static struct symbolizer *budget_symbolizer(uint64_t max_bytes, bool dwarf)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .max_bytes = max_bytes, .no_dwarf = !dwarf};
+	struct symbolizer *s = symbolizer__new(&o);
+
+	cr_assert_not_null(s);
+	return s;
+}
+
+/* One budget test: symfix_linked running, its costs measured. */
+struct budget_case {
+	struct child c;
+	struct costs k;
+	struct symbolizer *s; /* the bounded one, set by the test */
+	uint64_t max;
+};
+
+static void budget_start(struct budget_case *b, bool dwarf)
+{
+	child_start(&b->c, "symfix_linked");
+	measure(&b->c, dwarf, &b->k);
+}
+
+static void budget_end(struct budget_case *b)
+{
+	child_stop(&b->c);
+	symbolizer__free(b->s);
+}
+
+/* After a call: exactly @bytes counted (within @max), @evictions so far. */
+static void expect_budget(const struct symbolizer *s, uint64_t max, uint64_t bytes,
+			  uint64_t evictions)
+{
+	struct symbolizer_stats st = stats_of(s);
+
+	cr_assert_leq(st.bytes, max);
+	cr_assert_eq(st.bytes, bytes, "bytes %llu, want %llu", (unsigned long long)st.bytes,
+		     (unsigned long long)bytes);
+	cr_assert_eq(st.budget_evictions, evictions, "evictions %llu, want %llu",
+		     (unsigned long long)st.budget_evictions, (unsigned long long)evictions);
+	cr_assert_eq(st.oversized, 0);
+}
+
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define MIN2(a, b) ((a) < (b) ? (a) : (b))
+
+/* The lookups A, B, A: fixture_alpha's file, fixture_lib_alpha's, the first again. */
+static const char *const aba_fixtures[] = {"symfix_linked", "libsymfix.so", "symfix_linked"};
+static const char *const aba_names[] = {"fixture_alpha", "fixture_lib_alpha", "fixture_alpha"};
+
+/* A, B, A within @max: exact names each time, @want bytes after each, i evictions after the i-th.
+ */
+static void lookups_aba(struct symbolizer *s, const struct child *c, bool dwarf, uint64_t max,
+			const uint64_t want[3])
+{
+	for (int i = 0; i < 3; i++) {
+		expect_func(s, c, aba_fixtures[i], aba_names[i], dwarf);
+		expect_budget(s, max, want[i], (uint64_t)i);
+	}
+}
+
+/* Room for the maps and one table, not two: A, B, A evicts twice. */
+Test(symbolize, byte_budget_evicts_the_least_recently_used_file)
+{
+	struct budget_case b;
+	const struct costs *k = &b.k;
+
+	budget_start(&b, false);
+	b.max = k->pid + MAX2(k->a, k->b) + MIN2(k->a, k->b) / 2;
+	b.s = budget_symbolizer(b.max, false);
+	lookups_aba(b.s, &b.c, false, b.max,
+		    (uint64_t[]){k->pid + k->a, k->pid + k->b, k->pid + k->a});
+	/* Each table was counted before the other made room for it. */
+	cr_assert_eq(stats_of(b.s).bytes_peak, k->pid + k->a + k->b);
+	cr_assert_eq(stats_of(b.s).files_cached, 1);
+	cr_assert_eq(stats_of(b.s).unresolved, 0);
+	budget_end(&b);
+}
+
+/*
+ * Room for both tables and one DWARF: the least recently used DWARF goes
+ * (before its own table, used in the same lookup), tables stay.
+ */
+Test(symbolize, byte_budget_closes_dwarf_before_tables)
+{
+	struct budget_case b;
+	const struct costs *k = &b.k;
+	uint64_t tables;
+
+	budget_start(&b, true);
+	tables = k->pid + k->a + k->b;
+	b.max = tables + MAX2(k->da, k->db) + MIN2(k->da, k->db) / 2;
+	b.s = budget_symbolizer(b.max, true);
+	lookups_aba(b.s, &b.c, true, b.max,
+		    (uint64_t[]){k->pid + k->a + k->da, tables + k->db, tables + k->da});
+	cr_assert_eq(stats_of(b.s).dwarf_bytes, k->da);
+	cr_assert_eq(stats_of(b.s).files_cached, 2);
+	cr_assert_eq(stats_of(b.s).dwarf_open, 1);
+	cr_assert_eq(stats_of(b.s).dwarf_opens, 3);
+	budget_end(&b);
+}
+
+/*
+ * DWARF that outgrows the room beside its table: the lookup that grew it
+ * keeps its line, then it is closed and not reopened; names stay.
+ */
+Test(symbolize, byte_budget_closes_dwarf_too_big_for_it)
+{
+	struct budget_case b;
+
+	budget_start(&b, true);
+	b.max = b.k.pid + b.k.a + b.k.da - 1;
+	b.s = budget_symbolizer(b.max, true);
+	for (int i = 0; i < 2; i++) {
+		struct symbolizer_stats st;
+
+		expect_func(b.s, &b.c, "symfix_linked", "fixture_alpha", i == 0);
+		st = stats_of(b.s);
+		cr_assert_eq(st.bytes, b.k.pid + b.k.a);
+		cr_assert_eq(st.oversized, 1);
+		cr_assert_eq(st.dwarf_open, 0);
+		cr_assert_eq(st.dwarf_opens, 1);
+		cr_assert_eq(st.budget_evictions, 0);
+	}
+	budget_end(&b);
+}
+
+struct oversized_run {
+	struct symbolizer *s;
+	const struct child *c;
+	struct sym_result r[3];
+	int err[3];
+};
+
+static int oversized_lookups(void *arg)
+{
+	struct oversized_run *o = arg;
+
+	for (int i = 0; i < 3; i++)
+		o->err[i] = symbolizer__resolve_user(o->s, o->c->pid,
+						     child_addr(o->c, aba_names[i]) + 5, &o->r[i]);
+	return 0;
+}
+
+/*
+ * Neither table fits beside the maps: neither is kept (nor loaded again),
+ * both counted, one line logged; the addresses keep module, file offset
+ * and build-id.
+ */
+Test(symbolize, byte_budget_keeps_no_table_too_big_for_it)
+{
+	struct oversized_run run = {0};
+	struct symbolizer_stats st;
+	struct budget_case b;
+	enum log_level level = log_get_level();
+	char *err;
+	int ret;
+
+	budget_start(&b, false);
+	b.max = b.k.pid + MIN2(b.k.a, b.k.b) - 1;
+	b.s = run.s = budget_symbolizer(b.max, false);
+	run.c = &b.c;
+	log_set_level(LOG_INFO);
+	err = capture_stderr(oversized_lookups, &run, &ret);
+	log_set_level(level);
+	for (int i = 0; i < 3; i++) {
+		const struct sym_result *r = &run.r[i];
+		char bid[160];
+
+		link_addr(aba_fixtures[i], aba_names[i], bid, sizeof(bid));
+		cr_assert_eq(run.err[i], 0);
+		cr_assert_str_eq(r->module, real(aba_fixtures[i]));
+		cr_assert_eq(r->nframes, 0);
+		cr_assert_str_eq(r->build_id, bid);
+		cr_assert_eq(r->rel_addr,
+			     child_addr(&b.c, aba_names[i]) + 5 - r->map_start + r->map_pgoff);
+	}
+	st = stats_of(b.s);
+	cr_assert_leq(st.bytes, b.max);
+	cr_assert_eq(st.oversized, 2);
+	cr_assert_eq(st.budget_evictions, 0);
+	cr_assert_eq(st.files_cached, 2);
+	cr_assert_eq(st.unresolved, 3);
+	cr_assert_eq(count_of(err, "symbolize: the symbol table of "), 1, "stderr: %s", err);
+	cr_assert_eq(count_of(err, "libsymfix.so"), 0, "stderr: %s", err);
+	free(err);
+	budget_end(&b);
+}
+
+/* Loading every mapped file (libc, ld.so too) stays within a budget of two tables. */
+Test(symbolize, byte_budget_holds_while_preparing_a_pid)
+{
+	struct budget_case b;
+
+	budget_start(&b, false);
+	b.max = b.k.pid + b.k.a + b.k.b;
+	b.s = budget_symbolizer(b.max, false);
+	cr_assert_eq(symbolizer__prepare_pid(b.s, b.c.pid), 0);
+	cr_assert_leq(stats_of(b.s).bytes, b.max);
+	/* libc's table alone is larger than both fixtures': something was evicted or refused. */
+	cr_assert_gt(stats_of(b.s).budget_evictions + stats_of(b.s).oversized, 0);
+	for (int i = 0; i < 3; i++) {
+		expect_func(b.s, &b.c, "symfix_linked", "fixture_alpha", false);
+		cr_assert_leq(stats_of(b.s).bytes, b.max);
+		expect_func(b.s, &b.c, "libsymfix.so", "fixture_lib_beta", false);
+		cr_assert_leq(stats_of(b.s).bytes, b.max);
+	}
+	budget_end(&b);
 }
 
 /* The address kallsyms gives @name (type T), or 0. */
