@@ -119,12 +119,25 @@ static void fill_of(const char *svg, const char *fn, unsigned int *r, unsigned i
 	char want[64];
 	const char *f;
 
+	double best = -1;
+
+	/*
+	 * The widest frame of that name: under load a few samples lose their
+	 * callers and make a narrow frame of their own elsewhere.
+	 */
 	snprintf(want, sizeof(want), "<title>%s (", fn);
-	f = strstr(svg, want);
-	cr_assert(f, "no frame %s", fn);
-	f = strstr(f, "fill=\"rgb(");
-	cr_assert(f);
-	cr_assert_eq(sscanf(f, "fill=\"rgb(%u,%u,%u)", r, g, b), 3);
+	for (f = strstr(svg, want); f; f = strstr(f + 1, want)) {
+		const char *w = strstr(f, "width=\""), *c = strstr(f, "fill=\"rgb(");
+		double width;
+
+		cr_assert(w && c);
+		width = atof(w + 7);
+		if (width > best) {
+			best = width;
+			cr_assert_eq(sscanf(c, "fill=\"rgb(%u,%u,%u)", r, g, b), 3);
+		}
+	}
+	cr_assert(best >= 0, "no frame %s", fn);
 }
 
 Test(diff, split_moves_from_3_1_to_1_3, .timeout = 300)

@@ -207,8 +207,13 @@ Test(slowcalls, slower_than_keeps_the_slow_path, .timeout = 120)
 		cr_assert(got_ns >= s->duration_ns * 0.6 && got_ns <= s->duration_ns * 1.2,
 			  "span %s samples (ns): %.0f, expected %lld (-40 %%, +20 %%)", s->id,
 			  got_ns, (long long)s->duration_ns);
-		cr_assert_geq(s->cpu, SLOW_SPIN_NS * FREQ / 1e9 * (1 - TOLERANCE), "span %s: %lld",
-			      s->id, s->cpu);
+		/*
+		 * ~30 samples of its own spin: at least half (a loaded CI
+		 * machine under ASan once gave 23, its timer ticks late; the
+		 * slow spans together are held to 20 % above).
+		 */
+		cr_assert_geq(s->cpu, SLOW_SPIN_NS * FREQ / 1e9 * 0.5, "span %s: %lld", s->id,
+			      s->cpu);
 		cr_assert(has_tag(tags, "span_id", s->id), "slow span %s not a label:\n%s", s->id,
 			  tags);
 		cr_assert(has_tag(tags, "trace_id", s->trace), "trace %s not a label:\n%s", s->trace,
