@@ -24,7 +24,7 @@
 
 /* The thread checks for its stop this often. */
 #define POLL_MS 50
-/* Its nice, and the collector's while it reads maps under the thread's lock. */
+/* Its nice: ahead of the busy processes it watches. */
 #define WATCH_NICE (-10)
 
 struct rec {
@@ -118,11 +118,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	/* A target's maps, while it lives: what its samples will need. */
 	if ((ev->flags & SONDE_PROC_F_TARGET) && ev->op != SONDE_PROC_EXIT) {
 		r->same_root = same_root(ev->pid);
-		/* An empty text: the process exited before we could read it. */
-		if (procmaps__read_text((pid_t)ev->pid, &r->maps) || !r->maps[0]) {
-			free(r->maps);
-			r->maps = NULL;
-		}
+		/* ESRCH: the process exited before we could read it. */
+		procmaps__read_text((pid_t)ev->pid, &r->maps);
 		r->len = r->maps ? strlen(r->maps) : 0;
 		/* The reader's buffer starts at 16 KiB: keep only the text, or a backlog multiplies. */
 		if (r->maps) {
@@ -187,21 +184,7 @@ static void *run(void *arg)
 
 bool procwatch__catch_up(struct procwatch *pw)
 {
-	id_t tid = (id_t)syscall(SYS_gettid);
-	int nice, err;
-
-	/*
-	 * The collector reads maps here under the lock the nice -10 thread
-	 * waits on: at nice 0 on busy CPUs it would be preempted holding it,
-	 * and a short process would exit before its maps were read.
-	 */
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, tid);
-	if (errno || nice <= WATCH_NICE || setpriority(PRIO_PROCESS, tid, WATCH_NICE))
-		return consume(pw) == PROBE_QUEUE_FULL;
-	err = consume(pw);
-	setpriority(PRIO_PROCESS, tid, nice);
-	return err == PROBE_QUEUE_FULL;
+	return consume(pw) == PROBE_QUEUE_FULL;
 }
 
 int procwatch__new(const struct bpf_map *map, struct procwatch **out)

@@ -199,6 +199,13 @@ static int read_all(int fd, char **text)
 	return 0;
 }
 
+/*
+ * An exited process's maps read empty, not ENOENT, until its parent reaps
+ * it (a zombie), and so do an exiting one's once its memory is gone: no
+ * process to read, not one without code. Taken for maps, that text made a
+ * symbolizer's re-read on a miss wipe a short-lived process's snapshot:
+ * every later sample of it went unnamed.
+ */
 int procmaps__read_text(pid_t pid, char **text)
 {
 	char path[64];
@@ -211,28 +218,28 @@ int procmaps__read_text(pid_t pid, char **text)
 		return errno == ENOENT ? -ESRCH : -errno;
 	err = read_all(fd, text);
 	close(fd);
+	/* Exiting during the read fails it with ESRCH; exited before, it reads "". */
+	if (!err && !(*text)[0]) {
+		free(*text);
+		*text = NULL;
+		err = -ESRCH;
+	}
 	return err;
 }
 
 int procmaps__read(pid_t pid, struct procmaps *out)
 {
-	char path[64], *text = NULL;
-	int fd, err;
+	char *text;
+	int err;
 
 	out->maps = NULL;
 	out->nr = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	err = read_all(fd, &text);
-	close(fd);
-	/* A process exiting between open and read reports ESRCH itself. */
+	err = procmaps__read_text(pid, &text);
 	if (err)
 		return err;
 	err = procmaps__parse(text, out);
 	if (err)
-		log_warn("procmaps: failed to parse %s: %s", path, strerror(-err));
+		log_warn("procmaps: failed to parse /proc/%d/maps: %s", (int)pid, strerror(-err));
 	free(text);
 	return err;
 }

@@ -27,9 +27,13 @@ struct procmaps {
  * mappings. Returns 0 or -errno (-EINVAL on malformed text).
  */
 int procmaps__parse(const char *text, struct procmaps *out);
-/* Read and parse /proc/PID/maps; -ESRCH when the process is gone. */
+/*
+ * Read and parse /proc/PID/maps; -ESRCH when the process is gone or has
+ * exited (a zombie's maps read empty), or has no address space at all (a
+ * kernel thread).
+ */
 int procmaps__read(pid_t pid, struct procmaps *out);
-/* The text of /proc/PID/maps (malloc'd; an exited process gives ""). 0 or -errno. */
+/* The text of /proc/PID/maps (malloc'd, never empty). 0 or -errno, -ESRCH as above. */
 int procmaps__read_text(pid_t pid, char **text);
 const struct procmap *procmaps__find(const struct procmaps *m, uint64_t addr);
 /* Heap bytes @m holds (its array, fitted by parse, and the paths): O(nr). */

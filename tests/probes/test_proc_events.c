@@ -95,11 +95,13 @@ Test(proc_events, short_lived_processes_symbolized, .timeout = 300)
 	total = folded_count(folded, "short_spin", ";main;spin_mid;spin_leaf", &named, &unknown);
 	cr_assert_gt(total, 300, "only %lu samples of short_spin:\n%s", total, folded);
 	/*
-	 * Before, 40-80 % of these stacks had [unknown] frames. Quiet: 0-1 %;
-	 * under ASan with both CPUs busy one run in ~20 lost about one
-	 * process's worth (24-34 of ~930: cause not found, see the notes).
+	 * Before, 40-80 % of these stacks had [unknown] frames. Now 0-10 of
+	 * ~930, quiet or with both CPUs busy, plain or ASan: samples taken in
+	 * execve, their user stack the old image's. One process's worth
+	 * (24-34) is a process whose maps were lost: one run in ~20 lost it
+	 * while a miss re-read a zombie's maps, which read empty.
 	 */
-	cr_assert_leq(unknown, total / 20, "%lu of %lu short_spin samples with unnamed frames:\n%s",
+	cr_assert_leq(unknown, total / 50, "%lu of %lu short_spin samples with unnamed frames:\n%s",
 		      unknown, total, folded);
 	/* The spin, whole from _start (the rest is ld.so starting the process). */
 	cr_assert_geq(named, total * 80 / 100, "%lu of %lu short_spin samples in the spin:\n%s",

@@ -176,3 +176,25 @@ Test(procmaps, read_gone_pid_is_esrch)
 	cr_assert_eq(procmaps__read(pid, &pm), -ESRCH);
 	cr_assert_eq(pm.nr, 0);
 }
+
+/* An exited child its parent has not reaped (a zombie): its maps read "", which is no process. */
+Test(procmaps, read_zombie_is_esrch)
+{
+	struct procmaps pm;
+	char *text = NULL;
+	siginfo_t si;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (!pid)
+		_exit(0);
+	/* Waits for the exit and leaves the child unreaped. */
+	cr_assert_eq(waitid(P_PID, pid, &si, WEXITED | WNOWAIT), 0);
+	cr_assert_eq(procmaps__read(pid, &pm), -ESRCH);
+	cr_assert_eq(pm.nr, 0);
+	cr_assert_null(pm.maps);
+	cr_assert_eq(procmaps__read_text(pid, &text), -ESRCH);
+	cr_assert_null(text);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	cr_assert_eq(procmaps__read(pid, &pm), -ESRCH);
+}

@@ -252,6 +252,45 @@ Test(symbolize, resolves_after_exit_when_prepared)
 	symbolizer__free(s);
 }
 
+/*
+ * A process's snapshot (procwatch) outlives it as a zombie: a miss (a
+ * sample taken before its exec, the old image's pc) re-reads its maps,
+ * which read "" until the parent reaps it. Taken for new maps, that left
+ * every later sample of a short-lived process unnamed.
+ */
+Test(symbolize, miss_on_zombie_keeps_snapshot)
+{
+	struct symbolizer *s = new_symbolizer();
+	struct symbolizer_stats st;
+	struct sym_result r;
+	struct child c;
+	uint64_t alpha;
+	siginfo_t si;
+	char *text;
+
+	child_start(&c, "symfix_linked");
+	alpha = child_addr(&c, "fixture_alpha");
+	cr_assert_eq(procmaps__read_text(c.pid, &text), 0);
+	cr_assert_eq(symbolizer__set_maps(s, c.pid, text, 1), 0);
+	free(text);
+	cr_assert_eq(kill(c.pid, SIGKILL), 0);
+	cr_assert_eq(waitid(P_PID, c.pid, &si, WEXITED | WNOWAIT), 0);
+
+	cr_assert_eq(symbolizer__resolve_user(s, c.pid, 0x10, &r), 0);
+	cr_assert_null(r.module);
+	cr_assert_eq(symbolizer__resolve_user(s, c.pid, alpha + 5, &r), 0);
+	cr_assert_eq(r.nframes, 1);
+	cr_assert_str_eq(r.frames[0].name, "fixture_alpha");
+	cr_assert_str_eq(r.module, real("symfix_linked"));
+	symbolizer__stats(s, &st);
+	/* The snapshot, and the miss's re-read that found the process gone. */
+	cr_assert_eq(st.maps_reads, 2);
+	cr_assert_eq(st.lookups, 2);
+	cr_assert_eq(st.unresolved, 1);
+	child_stop(&c);
+	symbolizer__free(s);
+}
+
 Test(symbolize, prepare_loads_every_mapped_file)
 {
 	struct symbolizer *s = new_symbolizer();

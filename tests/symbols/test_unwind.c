@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "fixture_child.h"
 #include "helpers.h"
+#include "symbols/procmaps.h"
 #include "symbols/symbolize.h"
 #include "symbols/unwind.h"
 
@@ -494,6 +497,45 @@ Test(unwind, own_stack_exact)
 	unwinder__free(NULL);
 	symbolizer__free(s);
 	free(copy);
+}
+
+/*
+ * The unwinder's re-read on a miss (symbolize's miss_on_zombie_keeps_snapshot):
+ * a zombie's maps read "", and its snapshot must stay. At fixture_alpha's
+ * entry the CFI says the return address is at [sp]: 0 there ends the walk.
+ */
+Test(unwind, miss_on_zombie_keeps_snapshot)
+{
+	struct unwinder_opts o = {.sz = sizeof(o), .maps_reread_interval_ms = 1};
+	struct unwinder *u = unwinder__new(&o);
+	uint64_t stack[4] = {0}, ips[8];
+	struct unwind_input in = {
+		.sp = (uint64_t)(uintptr_t)stack, .stack = stack, .stack_len = sizeof(stack)};
+	struct unwind_result res;
+	struct child c;
+	siginfo_t si;
+	char *text;
+
+	cr_assert(u);
+	child_start(&c, "symfix_linked");
+	cr_assert_eq(procmaps__read_text(c.pid, &text), 0);
+	cr_assert_eq(unwinder__set_maps(u, c.pid, text, 1), 0);
+	free(text);
+	cr_assert_eq(kill(c.pid, SIGKILL), 0);
+	cr_assert_eq(waitid(P_PID, c.pid, &si, WEXITED | WNOWAIT), 0);
+	/* Past the re-read interval: the miss re-reads. */
+	usleep(20 * 1000);
+	in.ip = 0x10;
+	cr_assert_eq(unwinder__unwind(u, c.pid, &in, ips, 8, &res), 1);
+	cr_assert_eq(res.end, UNWIND_END_NO_INFO);
+	usleep(20 * 1000);
+	in.ip = child_addr(&c, "fixture_alpha");
+	cr_assert_eq(unwinder__unwind(u, c.pid, &in, ips, 8, &res), 1);
+	cr_assert_eq(ips[0], in.ip);
+	cr_assert_eq(res.end, UNWIND_END_COMPLETE, "walk ended with %d", res.end);
+	cr_assert_eq(res.cfi_frames, 1);
+	child_stop(&c);
+	unwinder__free(u);
 }
 
 /*
