@@ -1140,7 +1140,7 @@ Test(agent_run, watch_diff_beside_the_windows_and_otlp_log, .timeout = 120)
 	sw = strtoull(sw_line + 7, NULL, 10);
 	window = anomaly_first_after(logs, "work", sw, &end);
 	cr_log_info("flagged in window %u, %.2f s after the switch", window, (end - sw) / 1e9);
-	diff = anomaly_check_outputs(logs, dir, &rx, "work", window, end, "slow_spin", 5.0,
+	diff = anomaly_check_outputs(logs, dir, &rx, "work", window, end, "slow_spin", 2.0,
 				     ";main;work;slow_spin");
 	/* Beside the windows of the service. */
 	cr_assert_geq(count_files(dir, "trace_lat-", ".pb.gz"), 5, "%s", logs);
