@@ -715,12 +715,25 @@ static void pid_unlink_free(struct symbolizer *s, struct proc_entry *pe)
 	free(pe);
 }
 
+/* What a PID's entry holds: itself, its maps, its perf map. */
+static size_t pid_bytes(const struct proc_entry *pe)
+{
+	return sizeof(*pe) + procmaps__bytes(&pe->maps) + perfmap__bytes(pe->perfmap);
+}
+
 /* Count a PID's maps and perf map, after either changed. */
 static void pid_account(struct symbolizer *s, struct proc_entry *pe)
 {
-	bytes_set(s, &pe->bytes,
-		  sizeof(*pe) + procmaps__bytes(&pe->maps) + perfmap__bytes(pe->perfmap));
+	bytes_set(s, &pe->bytes, pid_bytes(pe));
 	make_room(s);
+}
+
+/* @pe serves the current call: most recent, and not evicted during it. */
+static void pid_use(struct symbolizer *s, struct proc_entry *pe)
+{
+	lru_touch(&s->pid_lru, &pe->lru);
+	pe->used = s->tick;
+	s->pin_pid = pe;
 }
 
 /*
@@ -752,9 +765,7 @@ static int pid_get(struct symbolizer *s, pid_t pid, struct proc_entry **out)
 	int err;
 
 	if (pe) {
-		lru_touch(&s->pid_lru, &pe->lru);
-		pe->used = s->tick;
-		s->pin_pid = pe;
+		pid_use(s, pe);
 		*out = pe;
 		return 0;
 	}
@@ -1188,14 +1199,14 @@ static void perfmap_account(struct symbolizer *s, struct proc_entry *pe)
 {
 	size_t pm_bytes = perfmap__bytes(pe->perfmap);
 
-	bytes_set(s, &pe->bytes, sizeof(*pe) + procmaps__bytes(&pe->maps) + pm_bytes);
+	bytes_set(s, &pe->bytes, pid_bytes(pe));
 	if (!pinned_fit(s)) {
 		note_oversized(s, "perf map", NULL, pe->pid, pm_bytes,
 			       "dropped; its JIT addresses stay unnamed");
 		perfmap__free(pe->perfmap);
 		pe->perfmap = NULL;
 		pe->perfmap_oversized = true;
-		bytes_set(s, &pe->bytes, sizeof(*pe) + procmaps__bytes(&pe->maps));
+		bytes_set(s, &pe->bytes, pid_bytes(pe));
 	}
 	make_room(s);
 }
@@ -1368,9 +1379,7 @@ int symbolizer__set_maps(struct symbolizer *s, pid_t pid, const char *maps_text,
 		procmaps__clear(&pe->maps);
 		pe->maps = fresh;
 		pe->same_root = same;
-		lru_touch(&s->pid_lru, &pe->lru);
-		pe->used = s->tick;
-		s->pin_pid = pe;
+		pid_use(s, pe);
 		pid_account(s, pe);
 	} else {
 		pe = calloc(1, sizeof(*pe));
