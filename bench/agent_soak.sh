@@ -4,14 +4,17 @@
 # sonde agent under churn: what it costs and whether it leaks. The agent
 # profiles TARGETS long-lived python3 processes (each busy 10 % of the
 # time: a steady sampled load) while a shell starts and ends a matching
-# short-lived python3 every 200 ms (discovery by exec, exits, window
-# labels), with /metrics on and windows written to a directory every
-# 10 s, for SECONDS. Every 5 s it reads the agent's resident memory, CPU
+# short-lived python3 every CHURN_MS (the issue's churn: one a second;
+# discovery by exec, exits, window labels), with /metrics on and windows
+# written to a directory every 10 s, for SECONDS. python3 is the
+# interpreter itself (PYTHON, default /usr/bin/python3): a version
+# manager's shim (pyenv's is a bash script) would make every start a tree
+# of a dozen shell processes. Every 5 s it reads the agent's resident memory, CPU
 # time, open descriptors and BPF maps, and prints start/peak/end and the
 # agent's CPU as a share of one CPU; beside it, in the same run, the same
 # load with no agent, for the load's own CPU (the floor).
 #
-#   bench/agent_soak.sh BUILD_DIR [SECONDS=600] [TARGETS=20] [HZ=99]
+#   bench/agent_soak.sh BUILD_DIR [SECONDS=600] [TARGETS=20] [HZ=99] [CHURN_MS=1000]
 #
 # Probes cpu, offcpu and faults (alloc on python3 would put a uprobe on
 # every malloc of the targets); windows also go to a Pyroscope that is
@@ -20,16 +23,19 @@
 # CPU at 99 Hz with 20 targets.
 set -euo pipefail
 
-build=${1:?usage: agent_soak.sh BUILD_DIR [SECONDS] [TARGETS] [HZ]}
+build=${1:?usage: agent_soak.sh BUILD_DIR [SECONDS] [TARGETS] [HZ] [CHURN_MS]}
 secs=${2:-600}
 ntargets=${3:-20}
 hz=${4:-99}
+churn_ms=${5:-1000}
+py=${PYTHON:-/usr/bin/python3}
+[ -x "$py" ] || py=$(command -v python3)
 sonde=$build/sonde
 work=$(mktemp -d /tmp/sonde-soak.XXXXXX)
 pids=()
 agent=""
 cleanup() {
-	[ -n "$agent" ] && kill "$agent" 2>/dev/null
+	[ -n "$agent" ] && kill "$agent" 2>/dev/null || true
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$work"
@@ -57,8 +63,8 @@ while True:
 EOF
 cat >"$work/churn.sh" <<EOF
 while true; do
-	python3 -c 'sum(range(200000))' &
-	sleep 0.2
+	$py -c 'sum(range(200000))' &
+	sleep $(echo "$churn_ms / 1000" | bc -l)
 done
 EOF
 port=$((20000 + RANDOM % 20000))
@@ -87,7 +93,7 @@ EOF
 
 start_load() {
 	for _ in $(seq "$ntargets"); do
-		python3 "$work/soaktarget.py" &
+		"$py" "$work/soaktarget.py" &
 		pids+=($!)
 	done
 	bash "$work/churn.sh" &
@@ -111,7 +117,7 @@ load_cpu() {
 	echo "$sum"
 }
 
-echo "agent soak: $secs s, $ntargets targets (a thread each per second) + churn every 200 ms,"
+echo "agent soak: $secs s, $ntargets targets (a thread each per second) + churn every $churn_ms ms ($py),"
 echo "  cpu at $hz Hz + offcpu + faults, windows of 10 s to a directory and a dead Pyroscope"
 
 # The floor: the load alone, a tenth of the time.

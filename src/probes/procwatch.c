@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -22,7 +23,7 @@
 #include "sonde/events.h"
 #include "symbols/procmaps.h"
 
-/* The thread checks for its stop this often. */
+/* A full queue: the thread waits this long for the collector before it looks again. */
 #define POLL_MS 50
 /* Its nice: ahead of the busy processes it watches. */
 #define WATCH_NICE (-10)
@@ -40,6 +41,7 @@ struct procwatch {
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
+	int stop_fd; /* an eventfd: written to stop the thread out of its poll */
 	/* Held while consuming the ring: the thread, or a catch-up by the collector. */
 	pthread_mutex_t consume;
 	pthread_mutex_t lock; /* guards everything below */
@@ -145,12 +147,14 @@ static int consume(struct procwatch *pw)
 static void *run(void *arg)
 {
 	struct procwatch *pw = arg;
-	struct pollfd pfd = {.fd = ring_buffer__epoll_fd(pw->rb), .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = ring_buffer__epoll_fd(pw->rb), .events = POLLIN},
+				{.fd = pw->stop_fd, .events = POLLIN}};
 
 	/* Ahead of the busy processes it watches: their maps must be read before they exit. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WATCH_NICE);
 	while (!atomic_load(&pw->stop)) {
-		int err, n = poll(&pfd, 1, POLL_MS);
+		/* Woken by an event or the stop only: no timer wakeups while the host is quiet. */
+		int err, n = poll(pfd, 2, -1);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("procevents: failed to wait for process events: %s",
@@ -199,6 +203,13 @@ int procwatch__new(const struct bpf_map *map, struct procwatch **out)
 	pthread_mutex_init(&pw->lock, NULL);
 	pthread_mutex_init(&pw->consume, NULL);
 	pthread_cond_init(&pw->drained, NULL);
+	pw->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (pw->stop_fd < 0) {
+		err = -errno;
+		log_err("procevents: failed to create an eventfd: %s", strerror(errno));
+		procwatch__free(pw);
+		return err;
+	}
 	pw->rb = ring_buffer__new(bpf_map__fd(map), on_event, pw, NULL);
 	if (!pw->rb) {
 		err = -errno;
@@ -257,9 +268,16 @@ void procwatch__free(struct procwatch *pw)
 	if (!pw)
 		return;
 	if (pw->started) {
+		uint64_t one = 1;
+
 		atomic_store(&pw->stop, true);
+		if (write(pw->stop_fd, &one, sizeof(one)) != sizeof(one))
+			log_warn("procevents: failed to wake the process event thread: %s",
+				 strerror(errno));
 		pthread_join(pw->thread, NULL);
 	}
+	if (pw->stop_fd >= 0)
+		close(pw->stop_fd);
 	ring_buffer__free(pw->rb);
 	for (r = pw->head; r; r = next) {
 		next = r->next;

@@ -12,6 +12,7 @@
 #include "symbols/symbolize.h"
 
 #define RING_KIB_MIN 4096u
+#define RING_KIB_LEAST 64u /* under a small ring_max */
 #define RING_KIB_MAX (1024u << 10)
 
 unsigned int sampler_calls_mask(const struct probe_host *h)
@@ -34,9 +35,12 @@ int sampler_share_calls(const struct probe_host *h, struct bpf_map *calls)
 
 size_t sampler_ring_bytes(const struct probe_host *h, size_t want)
 {
-	size_t max = h->ring_max ? h->ring_max / 1024 : RING_KIB_MAX, kib;
+	size_t max = h->ring_max ? h->ring_max / 1024 : RING_KIB_MAX, kib = RING_KIB_MIN;
 
-	for (kib = RING_KIB_MIN; kib < max && kib * 2 <= max && kib * 1024 < want; kib *= 2)
+	/* A ring_max under the floor is the bound: the largest power of two within it. */
+	while (kib > max && kib > RING_KIB_LEAST)
+		kib /= 2;
+	for (; kib < max && kib * 2 <= max && kib * 1024 < want; kib *= 2)
 		;
 	return kib * 1024;
 }

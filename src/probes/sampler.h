@@ -50,7 +50,8 @@ int sampler_share_calls(const struct probe_host *h, struct bpf_map *calls);
 
 /*
  * The smallest power of two of KiB >= @want bytes within [4 MiB, the
- * host's ring_max (1 GiB when 0)]. faults and alloc, sized for 20000
+ * host's ring_max (1 GiB when 0)]; a ring_max under 4 MiB gives the
+ * largest power of two of KiB within it (64 KiB at least). faults and alloc, sized for 20000
  * samples/s of whole stacks, ask 256 MiB: a one-off recording absorbs a
  * burst of faults with it (test_faults: 20480 in a few ms, nothing lost),
  * the agent caps it by its memory_limit (ring_max).

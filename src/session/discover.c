@@ -156,7 +156,22 @@ static void env_value(const char *env, size_t len, const char *key, char *out, s
 	}
 }
 
-int proc_info_read(pid_t pid, struct proc_info *pi)
+/* The command name alone: what most rules look at first. 0 or -ESRCH. */
+static int read_comm(pid_t pid, struct proc_info *pi)
+{
+	char path[64];
+
+	memset(pi, 0, sizeof(*pi));
+	pi->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, pi->comm, sizeof(pi->comm)) <= 0)
+		return -ESRCH;
+	pi->comm[strcspn(pi->comm, "\n")] = '\0';
+	return 0;
+}
+
+/* The rest of proc_info_read() after read_comm(). */
+static int read_rest(pid_t pid, struct proc_info *pi)
 {
 	char path[96], *buf = malloc(DISCOVER_CMDLINE_MAX * 4);
 	ssize_t n;
@@ -165,8 +180,6 @@ int proc_info_read(pid_t pid, struct proc_info *pi)
 
 	if (!buf)
 		return -ENOMEM;
-	memset(pi, 0, sizeof(*pi));
-	pi->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	n = read_small(path, buf, 1024);
 	if (n <= 0) {
@@ -180,9 +193,9 @@ int proc_info_read(pid_t pid, struct proc_info *pi)
 			flags = 0;
 		pi->kernel_thread = flags & PF_KTHREAD;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small(path, pi->comm, sizeof(pi->comm)) > 0)
-		pi->comm[strcspn(pi->comm, "\n")] = '\0';
+	/* No rule takes a kernel thread: nothing more to read. */
+	if (pi->kernel_thread)
+		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, pi->exe, sizeof(pi->exe) - 1);
 	pi->exe[n > 0 ? n : 0] = '\0';
@@ -219,6 +232,13 @@ int proc_info_read(pid_t pid, struct proc_info *pi)
 out:
 	free(buf);
 	return err;
+}
+
+int proc_info_read(pid_t pid, struct proc_info *pi)
+{
+	int err = read_comm(pid, pi);
+
+	return err ? err : read_rest(pid, pi);
 }
 
 /* Inodes of the TCP sockets in LISTEN state in /proc/PID/net/tcp{,6} on @port. */
@@ -333,6 +353,34 @@ static bool selector_match(const struct discover_selector *s, const struct proc_
 	return false;
 }
 
+/*
+ * Whether a process of @pi's command name and PID may match @r whatever
+ * else it shows: false only when the include rules look at nothing else.
+ */
+static bool may_match(const struct discover_rules *r, const struct proc_info *pi)
+{
+	const struct discover_selector *in = &r->include;
+
+	if (selector_empty(in) || in->nexe || in->ncmdline || in->ncgroup || in->ncontainer ||
+	    in->nport)
+		return true;
+	if (any_glob(in->comm, in->ncomm, pi->comm))
+		return true;
+	for (size_t i = 0; i < in->npid; i++)
+		if (in->pid[i] == pi->pid)
+			return true;
+	return false;
+}
+
+int discover_read(const struct discover_rules *r, pid_t pid, struct proc_info *pi)
+{
+	int err = read_comm(pid, pi);
+
+	if (err)
+		return err;
+	return may_match(r, pi) ? read_rest(pid, pi) : DISCOVER_NO_MATCH;
+}
+
 bool discover_match(const struct discover_rules *r, const struct proc_info *pi)
 {
 	if (pi->kernel_thread || !pi->exe[0])
@@ -368,7 +416,7 @@ int discover_scan(const struct discover_rules *r, unsigned int max,
 
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		if (proc_info_read((pid_t)pid, pi) || !discover_match(r, pi))
+		if (discover_read(r, (pid_t)pid, pi) || !discover_match(r, pi))
 			continue;
 		if (max && found >= max) {
 			if (skipped)

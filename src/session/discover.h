@@ -67,6 +67,16 @@ void discover_parse_cgroup(const char *path, char *container_id, size_t idlen, c
 /* Whether @pid listens on TCP @port (IPv4 or IPv6). */
 bool discover_listens(pid_t pid, unsigned int port);
 
+/*
+ * proc_info_read() for matching against @r: only the command name when it
+ * already rules the process out (include rules on comm or PID alone, the
+ * common case: a scan of /proc or a host's every exec reads one file per
+ * process). 0 (read whole), DISCOVER_NO_MATCH (@pi holds pid and comm
+ * only, and discover_match() is false), -ESRCH or -errno.
+ */
+#define DISCOVER_NO_MATCH 1
+int discover_read(const struct discover_rules *r, pid_t pid, struct proc_info *pi);
+
 /* The rules' verdict on a process (kernel threads never match). */
 bool discover_match(const struct discover_rules *r, const struct proc_info *pi);
 

@@ -14,8 +14,6 @@
 #include "session/procstat.h"
 #include "session/runloop.h"
 
-#define M_EXPORT_ERRORS "sonde_export_errors_total"
-#define M_EXPORT_DROPPED "sonde_export_dropped_total"
 #define M_REFUSED "sonde_metrics_requests_refused_total"
 
 /* Exporter failure counters, to report what changed in each interval. */
@@ -74,9 +72,10 @@ static int declare_families(struct exporters *x)
 	static const struct {
 		const char *name, *help;
 	} fams[] = {
-		{M_EXPORT_ERRORS, "Failed export attempts (OTLP requests, StatsD packets)."},
-		{M_EXPORT_DROPPED,
-		 "Data an exporter gave up on (OTLP spans or metric exports, StatsD lines)."},
+		{M_EXPORT_ERRORS, "Failed export attempts (OTLP and Pyroscope requests, StatsD "
+				  "packets, window files not written)."},
+		{M_EXPORT_DROPPED, "Data an exporter gave up on (OTLP spans or metric exports, "
+				   "StatsD lines, profile windows)."},
 		{M_REFUSED,
 		 "Requests to /metrics refused: code 403 (not in --listen-allow), 401 (no or a "
 		 "wrong password for --listen-auth)."},

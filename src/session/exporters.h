@@ -40,6 +40,11 @@ struct export_opts {
 	unsigned int max_series;   /* --max-series: cap of the metrics registry */
 };
 
+/* The exporters' failure families; other exporters of a session (the agent's windows) add series.
+ */
+#define M_EXPORT_ERRORS "sonde_export_errors_total"
+#define M_EXPORT_DROPPED "sonde_export_dropped_total"
+
 /* Defaults and bounds of the exporter options (see --help). */
 #define EXPORT_INTERVAL_S 10.0
 #define EXPORT_FLUSH_TIMEOUT_S 5.0

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,19 +93,28 @@ static int task_switches(pid_t pid, long long *vol, long long *invol)
 	return err;
 }
 
-/* The boot time (btime of /proc/stat), seconds since the epoch; 0 if unknown. */
+/*
+ * The boot time (btime of /proc/stat), seconds since the epoch; 0 if
+ * unknown. Read once: /proc/stat sums every CPU's interrupts for its
+ * "intr" line, which made it the dearest file of a target's refresh.
+ */
 static unsigned long long boot_time(void)
 {
-	unsigned long long bt = 0;
+	static _Atomic unsigned long long cached;
+	unsigned long long bt = atomic_load_explicit(&cached, memory_order_relaxed);
 	char line[256];
-	FILE *f = fopen("/proc/stat", "re");
+	FILE *f;
 
+	if (bt)
+		return bt;
+	f = fopen("/proc/stat", "re");
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "btime %llu", &bt) == 1)
 			break;
 	fclose(f);
+	atomic_store_explicit(&cached, bt, memory_order_relaxed);
 	return bt;
 }
 

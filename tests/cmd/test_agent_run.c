@@ -225,6 +225,17 @@ Test(agent_run, discovers_profiles_pushes_and_flushes, .timeout = 120)
 	cr_assert(strstr(m, "team=\"core\""), "%s", m);
 	free(m);
 	cr_assert_eq(waitpid(fix, &rc, 0), fix);
+	/* A receiver that takes every window: no failure, no drop, counted as such. */
+	m = metrics_with(port, "sonde_agent_windows_total 2", 10);
+	cr_assert(m, "no second window: %s", read_file(log, NULL));
+	cr_assert(strstr(m, "\nsonde_export_errors_total{exporter=\"pyroscope\"} 0\n"), "%s", m);
+	cr_assert(strstr(m,
+			 "\nsonde_export_dropped_total{exporter=\"pyroscope\",signal=\"profiles\"} "
+			 "0\n"),
+		  "%s", m);
+	cr_assert(strstr(m, "\nsonde_export_errors_total{exporter=\"files\"} 0\n"), "%s", m);
+	cr_assert(strstr(m, "\nsonde_agent_windows_failed_total 0\n"), "%s", m);
+	free(m);
 	/* Its last window, then SIGTERM delivers what is left. */
 	sleep(2);
 	rc = stop_agent(agent, 15);
@@ -413,8 +424,10 @@ Test(agent_run, inside_a_pid_namespace, .timeout = 120)
 
 /*
  * The memory budget (heap + BPF maps, base/selfmem.h). At its 16 MiB
- * floor the agent's maps and 4 MiB of heap are past 80 % of it: it
- * refuses to start, in one line that says what takes the memory. Given that
+ * floor, with room for 32768 processes (131072 PIDs in the kernel's
+ * target maps of 80 bytes an entry), the agent's maps and 4 MiB of heap
+ * are past 80 % of it: it refuses to start, in one line that says what
+ * takes the memory. Given that
  * start-up figure plus 4 MiB of room, it starts, and DWARF symbols of a
  * python3 target (~28 MiB of heap) push it past 80 %: each second it
  * cuts the window early and drops its symbol caches, counted and
@@ -435,6 +448,8 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 	snprintf(log, sizeof(log), "%s/mem.log", test_tmpdir());
 	snprintf(text, sizeof(text), MEM_FMT, "python3", port, 16u);
 	write_text(cfg, text);
+	/* targets.max_processes, for both agents of the test. */
+	setenv("SONDE_TARGETS_MAX_PROCESSES", "32768", 1);
 	{
 		char *argv[] = {(char *)sonde_bin(), "agent", "--config", cfg, NULL};
 
@@ -451,9 +466,9 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 	cr_assert(p && sscanf(p, " BPF maps take %lf MiB (the largest %lf MiB) and sonde %lf MiB",
 			      &maps, &largest, &heap) == 3,
 		  "%s", err);
-	/* cpu at 49 Hz on this machine: a 4 MiB ring, the largest map. */
-	cr_assert(largest == 4.0, "%s", err);
-	cr_assert(maps > 4 && maps < 16 && heap > 0.5, "%s", err);
+	/* The target maps, 10 MiB each, are the largest (the cpu ring is a 64th of 16 MiB). */
+	cr_assert(largest == 10.0, "%s", err);
+	cr_assert(maps > 20 && maps < 40 && heap > 0.5, "%s", err);
 	free(out);
 	free(err);
 
@@ -464,6 +479,7 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 			 "while True: sum(range(100000))", NULL};
 	py = spawn(pargv, "/dev/null", "/dev/null");
 	agent = start_agent(cfg, NULL, log);
+	unsetenv("SONDE_TARGETS_MAX_PROCESSES");
 	for (double t0 = now_s(); now_s() - t0 < 30 && pressure < 2; usleep(300 * 1000)) {
 		m = metrics_with(port, "sonde_agent_memory_pressure_total ", 1);
 		p = m ? strstr(m, "\nsonde_agent_memory_pressure_total ") : NULL;
@@ -1148,4 +1164,56 @@ Test(agent_run, watch_diff_beside_the_windows_and_otlp_log, .timeout = 120)
 	free(fo);
 	free(logs);
 	rx_free(&rx);
+}
+
+/*
+ * A Pyroscope that is not there (a closed port): every failed request and
+ * every window given up is on /metrics, the queue bounded; the agent runs
+ * on and exits 0.
+ */
+Test(agent_run, dead_pyroscope_is_counted, .timeout = 60)
+{
+	char cfg[512], text[1024], log[512], *m = NULL, *logs;
+	int port = free_port(), dead = free_port(), rc;
+	pid_t agent, fix;
+
+	require_bpf();
+	snprintf(cfg, sizeof(cfg), "%s/dead.yaml", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/dead.log", test_tmpdir());
+	snprintf(text, sizeof(text),
+		 "targets:\n  include:\n    comm: [cpu_split]\n  rescan_interval: 500ms\n"
+		 "probes:\n  cpu:\n    frequency: 49\n"
+		 "exporters:\n  listen:\n    address: 127.0.0.1:%d\n"
+		 "  pyroscope:\n    url: http://127.0.0.1:%d\n"
+		 "window: 1s\n",
+		 port, dead);
+	write_text(cfg, text);
+	char *fargv[] = {(char *)fixture_path("cpu_split"), "8", NULL};
+	fix = spawn(fargv, "/dev/null", "/dev/null");
+	agent = start_agent(cfg, NULL, log);
+	m = metrics_with(port, "sonde_agent_targets 1", 20);
+	cr_assert(m, "the fixture was never a target: %s", read_file(log, NULL));
+	/* Failed attempts counted as they happen; the windows wait in the bounded queue. */
+	for (double t0 = now_s(); now_s() - t0 < 20; usleep(200 * 1000)) {
+		free(m);
+		m = metrics_with(port, "\nsonde_export_errors_total{exporter=\"pyroscope\"} ", 5);
+		cr_assert(m, "no Pyroscope error counter: %s", read_file(log, NULL));
+		if (SERIES(m, "sonde_export_errors_total", "exporter=\"pyroscope\"") >= 2 &&
+		    SERIES(m, "sonde_export_queued_windows", "exporter=\"pyroscope\"") >= 1)
+			break;
+	}
+	cr_assert_geq(SERIES(m, "sonde_export_errors_total", "exporter=\"pyroscope\""), 2, "%s", m);
+	cr_assert_geq(SERIES(m, "sonde_export_queued_windows", "exporter=\"pyroscope\""), 1, "%s",
+		      m);
+	cr_assert_geq(SERIES(m, "sonde_export_dropped_total", "exporter=\"pyroscope\"",
+			     "signal=\"profiles\""),
+		      0, "%s", m);
+	free(m);
+	rc = stop_agent(agent, 15);
+	kill(fix, SIGKILL);
+	waitpid(fix, NULL, 0);
+	logs = read_file(log, NULL);
+	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	cr_assert(strstr(logs, "pyroscope: failed to export"), "%s", logs);
+	free(logs);
 }

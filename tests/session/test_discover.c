@@ -178,6 +178,32 @@ Test(discover, rules_on_a_live_process)
 	cr_assert_eq(f.n, 1);
 	cr_assert_eq(f.pids[0], pid);
 	cr_assert_eq(skipped, 0);
+	/* Rules on comm or PID alone: one file read when the comm rules it out. */
+	memset(&r, 0, sizeof(r));
+	r.include.comm = other;
+	r.include.ncomm = 1;
+	cr_assert_eq(discover_read(&r, pid, &pi), DISCOVER_NO_MATCH);
+	cr_assert_str_eq(pi.comm, "sleep");
+	cr_assert_str_eq(pi.exe, "");
+	cr_assert_str_eq(pi.cmdline, "");
+	cr_assert(!discover_match(&r, &pi));
+	r.include.pid = &pid;
+	r.include.npid = 1;
+	cr_assert_eq(discover_read(&r, pid, &pi), 0);
+	cr_assert(discover_match(&r, &pi));
+	memset(&r, 0, sizeof(r));
+	r.include.comm = sl;
+	r.include.ncomm = 1;
+	cr_assert_eq(discover_read(&r, pid, &pi), 0);
+	cr_assert(!strcmp(pi.exe, "/usr/bin/sleep") || !strcmp(pi.exe, "/bin/sleep"), "exe %s",
+		  pi.exe);
+	cr_assert(discover_match(&r, &pi));
+	/* Any other rule needs the whole entry: read whatever the comm. */
+	r.include.comm = other;
+	r.include.cmdline = (const regex_t *const[]){&re};
+	r.include.ncmdline = 1;
+	cr_assert_eq(discover_read(&r, pid, &pi), 0);
+	cr_assert(discover_match(&r, &pi));
 	regfree(&re);
 	/* A kernel thread never matches, whatever the rules. */
 	cr_assert_eq(proc_info_read(2, &pi), 0);
