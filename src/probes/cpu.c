@@ -246,8 +246,10 @@ static void cpu_details(struct probe *p)
 		unwinder__stats(unw, &us);
 		log_info("cpu: unwinding: %llu stacks, %llu complete, %llu truncated, %llu no CFI, "
 			 "%llu bad CFI, %llu too deep, %llu without maps or registers (frame "
-			 "pointers used), %llu completed from frame pointers; %llu CFI and %llu "
-			 "frame-pointer steps; %llu stack bytes and %.1f us of unwinding per "
+			 "pointers used), %llu completed from frame pointers; %llu CFI (%llu of "
+			 "them "
+			 "cached) and %llu frame-pointer steps; %llu stack bytes and %.1f us of "
+			 "unwinding per "
 			 "sample; %llu files, %llu failed; %llu stack copy failures",
 			 (unsigned long long)us.stacks,
 			 (unsigned long long)us.ends[UNWIND_END_COMPLETE],
@@ -256,7 +258,8 @@ static void cpu_details(struct probe *p)
 			 (unsigned long long)us.ends[UNWIND_END_BAD],
 			 (unsigned long long)us.ends[UNWIND_END_DEPTH],
 			 (unsigned long long)st.fp_fallbacks, (unsigned long long)st.spliced,
-			 (unsigned long long)us.cfi_frames, (unsigned long long)us.fp_frames,
+			 (unsigned long long)us.cfi_frames, (unsigned long long)us.frame_hits,
+			 (unsigned long long)us.fp_frames,
 			 (unsigned long long)(st.samples ? st.stack_bytes / st.samples : 0),
 			 us.stacks ? st.unwind_ns / 1e3 / us.stacks : 0.0,
 			 (unsigned long long)us.files_cached, (unsigned long long)us.files_failed,

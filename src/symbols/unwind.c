@@ -72,6 +72,7 @@ struct seg {
 /* The unwind tables of one mapped file. */
 struct cfi_file {
 	struct file_key key;
+	uint64_t id; /* unique in the unwinder: the frame cache's key */
 	struct cfi_file *hnext;
 	uint64_t used; /* LRU clock */
 	int fd;
@@ -95,8 +96,27 @@ struct pid_maps {
 	uint64_t read_ns;
 };
 
+/*
+ * The CFI rules of one address, as libdw computed them: a return address
+ * recurs in nearly every stack of a process (the same call sites), and
+ * dwarf_cfi_addrframe() searches the FDEs and runs the CIE and FDE
+ * programs afresh each time (a quarter of the agent's unwinding). Keyed
+ * by the file's id, which table (eh or debug), and the address; a slot of
+ * a file since evicted is never read again, only freed when reused (its
+ * frame points into the file's CFI, which is gone).
+ */
+#define FRAME_SLOTS 1024u
+
+struct frame_slot {
+	uint64_t key; /* file id << 1 | debug table; 0: empty */
+	uint64_t addr;
+	Dwarf_Frame *frame; /* NULL: no CFI there */
+};
+
 struct unwinder {
 	unsigned int max_files, max_pids;
+	uint64_t next_file_id;
+	struct frame_slot *frames; /* FRAME_SLOTS */
 	uint64_t reread_ns;
 	uint64_t clock;
 
@@ -368,6 +388,7 @@ static struct cfi_file *file_get(struct unwinder *u, pid_t pid, const struct pro
 	if (!f)
 		return NULL;
 	f->key = k;
+	f->id = ++u->next_file_id;
 	f->fd = -1;
 	f->used = ++u->clock;
 	err = file_load(f, pid, m);
@@ -810,17 +831,39 @@ static const unsigned int saved_regs[] = {REG_RBX, REG_RBP, 12, 13, 14, 15};
  * value lies beyond the snapshot. *outermost is set when CFI marks the
  * return address undefined (the end of the chain).
  */
-static int step_cfi(Dwarf_CFI *cfi, uint64_t addr, const struct regs *cur, struct regs *next,
-		    const struct snap *s, bool *outermost, bool *signal)
+/* The frame of @addr in @f's table @cfi from the cache, or libdw's into it; NULL: none. */
+static Dwarf_Frame *frame_get(struct unwinder *u, const struct cfi_file *f, Dwarf_CFI *cfi,
+			      uint64_t addr)
 {
+	uint64_t key = f->id << 1 | (cfi == f->dbg), h = (addr ^ key << 40) * 0x9e3779b97f4a7c15ULL;
+	struct frame_slot *sl = &u->frames[(h >> 32) & (FRAME_SLOTS - 1)];
 	Dwarf_Frame *frame = NULL;
+
+	if (sl->key == key && sl->addr == addr) {
+		u->stats.frame_hits++;
+		return sl->frame;
+	}
+	if (dwarf_cfi_addrframe(cfi, addr, &frame))
+		frame = NULL;
+	free(sl->frame);
+	sl->key = key;
+	sl->addr = addr;
+	sl->frame = frame;
+	return frame;
+}
+
+static int step_cfi(struct unwinder *u, const struct cfi_file *f, Dwarf_CFI *cfi, uint64_t addr,
+		    const struct regs *cur, struct regs *next, const struct snap *s,
+		    bool *outermost, bool *signal)
+{
+	Dwarf_Frame *frame = frame_get(u, f, cfi, addr);
 	Dwarf_Op ops_mem[3], *ops;
 	size_t nops;
 	uint64_t cfa, v;
 	bool is_value;
 	int ra, err;
 
-	if (dwarf_cfi_addrframe(cfi, addr, &frame))
+	if (!frame)
 		return -ENOENT;
 	ra = dwarf_frame_info(frame, NULL, NULL, signal);
 	if (ra != REG_RA || dwarf_frame_cfa(frame, &ops, &nops) || !nops) {
@@ -881,7 +924,7 @@ static int step_cfi(Dwarf_CFI *cfi, uint64_t addr, const struct regs *cur, struc
 	reg_set(next, REG_RA, v);
 
 out_frame:
-	free(frame);
+	/* The frame stays in the cache. */
 	return err;
 }
 
@@ -948,9 +991,11 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *i
 			f = file_get(u, pid, m);
 		if (f && !file_vaddr(f, m, lookup, &vaddr)) {
 			if (f->eh)
-				err = step_cfi(f->eh, vaddr, &cur, &next, &s, &outermost, &signal);
+				err = step_cfi(u, f, f->eh, vaddr, &cur, &next, &s, &outermost,
+					       &signal);
 			if (err == -ENOENT && f->dbg)
-				err = step_cfi(f->dbg, vaddr, &cur, &next, &s, &outermost, &signal);
+				err = step_cfi(u, f, f->dbg, vaddr, &cur, &next, &s, &outermost,
+					       &signal);
 			/*
 			 * The entry point (ld.so's _start has no CFI): the first
 			 * frame of the process, so the walk is complete.
@@ -1011,7 +1056,8 @@ struct unwinder *unwinder__new(const struct unwinder_opts *opts)
 	u->nr_pid_buckets = pow2_at_least(u->max_pids);
 	u->files = calloc(u->nr_file_buckets, sizeof(*u->files));
 	u->pids = calloc(u->nr_pid_buckets, sizeof(*u->pids));
-	if (!u->files || !u->pids)
+	u->frames = calloc(FRAME_SLOTS, sizeof(*u->frames));
+	if (!u->files || !u->pids || !u->frames)
 		goto err_free;
 	return u;
 
@@ -1040,6 +1086,9 @@ void unwinder__free(struct unwinder *u)
 			pid_free(p);
 		}
 	}
+	for (size_t i = 0; u->frames && i < FRAME_SLOTS; i++)
+		free(u->frames[i].frame);
+	free(u->frames);
 	free(u->files);
 	free(u->pids);
 	free(u);

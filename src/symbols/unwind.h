@@ -90,6 +90,7 @@ struct unwinder_stats {
 	uint64_t files_cached; /* ELF files in the cache now */
 	uint64_t files_failed; /* ELF files that could not be opened or parsed */
 	uint64_t maps_reads;
+	uint64_t frame_hits; /* CFI lookups answered by the frame cache */
 };
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *st);
 
