@@ -156,16 +156,19 @@ static void env_value(const char *env, size_t len, const char *key, char *out, s
 	}
 }
 
-/* The command name alone: what most rules look at first. 0 or -ESRCH. */
+/* The command name alone: what most rules look at first. 0, -ESRCH or -errno. */
 static int read_comm(pid_t pid, struct proc_info *pi)
 {
 	char path[64];
+	ssize_t n;
 
 	memset(pi, 0, sizeof(*pi));
 	pi->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small(path, pi->comm, sizeof(pi->comm)) <= 0)
-		return -ESRCH;
+	n = read_small(path, pi->comm, sizeof(pi->comm));
+	/* As proc_info_read() had it for stat: gone, or the error (EACCES, ...). */
+	if (n <= 0)
+		return n < 0 && n != -ENOENT ? (int)n : -ESRCH;
 	pi->comm[strcspn(pi->comm, "\n")] = '\0';
 	return 0;
 }
