@@ -78,8 +78,8 @@ static void folded_scan(const char *text, const char *chain, struct folded_stats
 }
 
 /*
- * The split the fixture measured (TSC cycles in heavy over light): 3 in
- * iterations, within a few percent of 3 in time.
+ * The split the fixture measured (thread CPU time in heavy over light): 3
+ * in iterations, within a few percent of 3 in time.
  */
 static double measured_split(void)
 {
