@@ -659,8 +659,9 @@ static void set_tls(const struct agent_config *c, struct tls_opts *t)
 	t->max_connections = c->probes.tls.max_connections;
 	t->capture_content = c->probes.tls.capture_content;
 	/*
-	 * Its ring within memory_limit as the stack probes' (ring_max): the
-	 * largest power of two of KiB up to a sixteenth, 4 MiB at least.
+	 * Its ring within memory_limit, as the stack probes' within ring_max:
+	 * the largest power of two of KiB up to a sixteenth, 4 MiB at least
+	 * (its records are few but carry whole request and response bodies).
 	 */
 	while (t->ring_kib > 4096 && t->ring_kib > c->memory_limit / 16 / 1024)
 		t->ring_kib /= 2;
