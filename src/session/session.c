@@ -990,7 +990,12 @@ int session__finish(struct session *s)
 	bool wrote = false;
 
 	if (target__launched(s->target) && s->reason == RUNLOOP_TARGET_EXIT &&
-	    target__exit_status(s->target))
+	    target__term_signal(s->target))
+		log_warn("%s: '%s' was killed by signal %d (%s); sonde exits %d", o->command,
+			 o->t.cmd[0], target__term_signal(s->target),
+			 strsignal(target__term_signal(s->target)), target__exit_status(s->target));
+	else if (target__launched(s->target) && s->reason == RUNLOOP_TARGET_EXIT &&
+		 target__exit_status(s->target))
 		log_warn("%s: '%s' exited with status %d", o->command, o->t.cmd[0],
 			 target__exit_status(s->target));
 	for (unsigned int i = 0; i < s->nprobes; i++) {

@@ -272,6 +272,11 @@ int target__exit_status(const struct target *t)
 	return 0;
 }
 
+int target__term_signal(const struct target *t)
+{
+	return WIFSIGNALED(t->status) ? WTERMSIG(t->status) : 0;
+}
+
 /*
  * End a launched command still running (the recording stopped first: -d,
  * a signal, an error): SIGTERM, and SIGKILL if it has not exited within

@@ -41,8 +41,13 @@ bool target__launched(const struct target *t);
  * PID has exited or the launched child has been reaped.
  */
 int target__alive(struct target *t);
-/* Exit status of the launched command (valid once target__alive() is 0). */
+/*
+ * Exit status of the launched command (valid once target__alive() is 0):
+ * its exit code, or 128+N when signal N ended it, as a shell reports it.
+ */
 int target__exit_status(const struct target *t);
+/* The signal that ended the launched command, or 0 if it exited. */
+int target__term_signal(const struct target *t);
 /* Kill (SIGTERM) and reap a launched command still running; free. */
 void target__free(struct target *t);
 

@@ -843,6 +843,8 @@ Test(record, passes_exit_status_on, .timeout = 60)
 
 		rc = run_cmd(argv, NULL, &err);
 		cr_expect_eq(rc, 3, "exit 3 gave %d: %s", rc, err);
+		cr_expect(err && strstr(err, "record: 'sh' exited with status 3\n"), "said: %s",
+			  err);
 		free(err);
 	}
 	{
@@ -851,6 +853,9 @@ Test(record, passes_exit_status_on, .timeout = 60)
 
 		rc = run_cmd(argv, NULL, &err);
 		cr_expect_eq(rc, 128 + SIGTERM, "SIGTERM gave %d: %s", rc, err);
+		cr_expect(err && strstr(err, "record: 'sh' was killed by signal 15 (Terminated); "
+					     "sonde exits 143\n"),
+			  "said: %s", err);
 		free(err);
 	}
 	{
