@@ -282,3 +282,16 @@ void outfile__free(struct outfile *o)
 	free(o->path);
 	free(o);
 }
+
+int stream_write_error(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+int stream_flush_error(FILE *f)
+{
+	errno = 0;
+	if (fflush(f) != EOF && !ferror(f))
+		return 0;
+	return stream_write_error();
+}

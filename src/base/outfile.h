@@ -42,4 +42,14 @@ int outfile__commit(struct outfile *o);
 /* Remove the temporary file if not committed; free. Accepts NULL. */
 void outfile__free(struct outfile *o);
 
+/*
+ * Flush @f, any stream (an outfile's, stdout): 0, or its write error as
+ * -errno, so that a full disk reads "No space left on device" and not
+ * "Input/output error"; -EIO when the stream failed earlier and the cause
+ * is no longer known.
+ */
+int stream_flush_error(FILE *f);
+/* A failed fprintf/fputs/fwrite on a stream just now, as -errno (-EIO if unknown). */
+int stream_write_error(void);
+
 #endif /* SONDE_BASE_OUTFILE_H */

@@ -364,9 +364,14 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	log_set_format(cfg->log.format);
 	log_set_level(cfg->log.level);
-	if (a.check_config)
-		err = agent_config__print(cfg, stdout) ? -EIO : 0;
-	else
+	if (a.check_config) {
+		err = agent_config__print(cfg, stdout);
+		if (err == -EPIPE)
+			err = 0; /* | head */
+		else if (err)
+			log_err("agent: failed to write the configuration to stdout: %s",
+				strerror(-err));
+	} else
 		err = agent_run(&a, &cfg);
 out:
 	agent_config__free(cfg);

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "cmd/commands.h"
 
 
@@ -53,6 +54,21 @@ static int refuse_setuid(void)
 	return -EPERM;
 }
 
+/*
+ * What is left in stdout's buffer goes out now. A write error there
+ * (> /dev/full) that the command did not report fails the run, with its
+ * cause; a reader that went away (| head) does not.
+ */
+static int finish_stdout(int rc)
+{
+	int err = stream_flush_error(stdout);
+
+	if (!err || err == -EPIPE || rc)
+		return rc;
+	log_err("failed to write to stdout: %s", strerror(-err));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	log_route_libbpf();
@@ -68,19 +84,19 @@ int main(int argc, char **argv)
 	    !strcmp(argv[1], "version")) {
 		/* The libbpf this binary runs with, not the headers it was built against. */
 		printf("sonde %s (libbpf %s)\n", SONDE_VERSION, libbpf_version_string());
-		return 0;
+		return finish_stdout(0);
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
+		return finish_stdout(0);
 	}
 	for (const struct subcommand *c = subcommands; c->name; c++) {
 		if (!strcmp(argv[1], c->name)) {
 			int rc = c->run(argc - 1, argv + 1);
 
 			/* A failure is 1; otherwise what the command passes on (a child's). */
-			return rc < 0 ? 1 : rc;
+			return finish_stdout(rc < 0 ? 1 : rc);
 		}
 	}
 	log_err("unknown command '%s'; run 'sonde --help' for the list", argv[1]);

@@ -249,6 +249,7 @@ void agent_config__free(struct agent_config *c);
  * The effective configuration as YAML that agent_config__load() reads back
  * to the same values, each line ending in "# ORIGIN" (see
  * agent_config__origin_text()). OTLP header values print as "<redacted>".
+ * Returns 0 once @f is flushed, or -errno (ENOSPC on a full disk).
  */
 int agent_config__print(const struct agent_config *c, FILE *f);
 

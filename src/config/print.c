@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The effective configuration as YAML with origins, and reload diffs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/outfile.h"
 #include "config/schema.h"
 
 /* Values start at this column; origins follow at ORIGIN_COL. */
@@ -113,7 +115,7 @@ int agent_config__print(const struct agent_config *c, FILE *f)
 		prev = k->key;
 		m = open_memstream(&text, &len);
 		if (!m)
-			return -1;
+			return -ENOMEM;
 		fprintf(m, "%*s%s:", 2 * depth, "", leaf);
 		if (k->type == CFG_MAP && ((const struct cfg_map *)cfg_cfield(k, c))->n) {
 			const struct cfg_map *map = cfg_cfield(k, c);
@@ -124,8 +126,10 @@ int agent_config__print(const struct agent_config *c, FILE *f)
 				free(text);
 				text = NULL;
 				m = open_memstream(&text, &len);
-				if (!m)
-					return -1;
+				if (!m) {
+					free(text);
+					return -ENOMEM;
+				}
 				fprintf(m, "%*s", 2 * depth + 2, "");
 				cfg_quote(map->v[j].key, m);
 				fputs(": ", m);
@@ -142,7 +146,7 @@ int agent_config__print(const struct agent_config *c, FILE *f)
 		line_with_origin(c, f, text, &c->origins[i]);
 		free(text);
 	}
-	return ferror(f) ? -1 : 0;
+	return stream_flush_error(f);
 }
 
 /* @k's value in @c as text (malloc'd), for comparing. */

@@ -16,6 +16,7 @@
 
 #include "export/folded.h"
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strpool.h"
 
 struct line_buf {
@@ -168,8 +169,8 @@ static int set_build(struct folded_set *s, const struct profile *before, const s
 /* Flush @f, log @err as a failure to write @what, free @s; returns @err. */
 static int set_finish(struct folded_set *s, FILE *f, int err, const char *what)
 {
-	if (!err && (fflush(f) == EOF || ferror(f)))
-		err = -EIO;
+	if (!err)
+		err = stream_flush_error(f);
 	if (err)
 		log_err("folded: failed to write %s: %s", what, strerror(-err));
 	free(s->order);
@@ -191,7 +192,7 @@ int folded__write(const struct profile *p, FILE *f)
 		uint64_t c = s.counts[1][s.order[i]];
 
 		if (c && fprintf(f, "%s %" PRIu64 "\n", strpool__str(s.lines, s.order[i]), c) < 0)
-			err = -EIO;
+			err = stream_write_error();
 	}
 	return set_finish(&s, f, err, "folded stacks");
 }
@@ -213,7 +214,7 @@ int folded_diff__write(const struct profile *before, const struct profile *after
 			c0 = (uint64_t)((double)c0 * (double)ta / (double)tb + 0.5);
 		if ((c0 || c1) && fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n",
 					  strpool__str(s.lines, s.order[i]), c0, c1) < 0)
-			err = -EIO;
+			err = stream_write_error();
 	}
 	return set_finish(&s, f, err, "differential folded stacks");
 }

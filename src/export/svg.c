@@ -30,6 +30,7 @@
 #include "export/svg.h"
 #include "base/hindex.h"
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strpool.h"
 
 #define DEFAULT_WIDTH 1200
@@ -990,8 +991,7 @@ int flamegraph_svg__write(const struct profile *p, FILE *f, const struct svg_opt
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">No samples</text>\n",
 			l.width / 2.0, frame_y(&l, 0) + FRAME_H - 4.5);
 	fputs("</g>\n</svg>\n", f);
-	if (fflush(f) == EOF || ferror(f))
-		err = -EIO;
+	err = stream_flush_error(f);
 
 out_free:
 	if (err)

@@ -11,6 +11,7 @@
 
 #include "export/top.h"
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strpool.h"
 
 struct fn_stats {
@@ -143,8 +144,8 @@ static int sorted(struct top_ctx *t, int (*cmp)(const void *, const void *, void
 /* Flush @f, log @err as a failure to write @what, free @t; returns @err. */
 static int top_finish(struct top_ctx *t, uint32_t *order, FILE *f, int err, const char *what)
 {
-	if (!err && (fflush(f) == EOF || ferror(f)))
-		err = -EIO;
+	if (!err)
+		err = stream_flush_error(f);
 	if (err)
 		log_err("top: failed to write %s: %s", what, strerror(-err));
 	free(order);

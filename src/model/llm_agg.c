@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/outfile.h"
 #include "model/hist.h"
 #include "model/llm_agg.h"
 
@@ -212,7 +213,7 @@ int llm_agg__write_table(struct llm_agg *a, FILE *f)
 
 	if (!n) {
 		fprintf(f, "no LLM API calls seen\n");
-		return ferror(f) ? -EIO : 0;
+		return stream_flush_error(f);
 	}
 	for (size_t i = 0; i < n; i++) {
 		int l = (int)strlen(provider_of(rows[i]));
@@ -245,6 +246,5 @@ int llm_agg__write_table(struct llm_agg *a, FILE *f)
 			fprintf(f, "%s %s: %" PRIu64 " calls only partly seen (see -v)\n",
 				provider_of(rows[i]), model_of(rows[i]), rows[i]->incomplete);
 	}
-	fflush(f);
-	return ferror(f) ? -EIO : 0;
+	return stream_flush_error(f);
 }

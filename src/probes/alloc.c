@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 #include "model/profile.h"
 #include "probes/alloc.h"
@@ -922,7 +923,7 @@ static int alloc_report(struct probe *p, FILE *f)
 		fprintf(f, "... %zu more stacks (see the inuse_space profile)\n", n - shown);
 	free(leaks);
 	free(fr);
-	return fflush(f) ? -EIO : 0;
+	return stream_flush_error(f);
 }
 
 /* "N calls (B bytes), M sampled, F frees (T of sampled blocks), L lost". */

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 #include "decode/decode.h"
 #include "model/genai_names.h"
@@ -1237,8 +1238,7 @@ static int tls_report(struct probe *p, FILE *f)
 			tp->comm[0] ? " (" : "", tp->comm, tp->comm[0] ? ")" : "",
 			tp->why[0] ? "; " : "", tp->why);
 	}
-	fflush(f);
-	return err ? err : (ferror(f) ? -EIO : 0);
+	return err ? err : stream_flush_error(f);
 }
 
 static void tls_summary(struct probe *p, struct log_line *l)

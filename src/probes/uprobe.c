@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 #include "model/anomaly.h"
 #include "model/callprof.h"
@@ -1098,8 +1099,7 @@ static int uprobe_report(struct probe *p, FILE *f)
 			fprintf(f, "%zu of the %zu functions '%s' matched were never called\n\n",
 				idle, matched, spec);
 	}
-	fflush(f);
-	return err;
+	return err ? err : stream_flush_error(f);
 }
 
 /* What the stack probes sampled in calls, and what the slow-call filter kept. */

@@ -1005,6 +1005,13 @@ int session__finish(struct session *s)
 	}
 	for (unsigned int i = 0; i < s->nprobes && !err && !o->no_reports; i++)
 		err = probe__report(&s->probes[i], stdout);
+	/* A reader gone (| head) cut the table short; a full disk is a failure, said once. */
+	if (err == -EPIPE) {
+		log_info("%s: stdout closed: the report was cut short", o->command);
+		err = 0;
+	} else if (err) {
+		log_err("%s: failed to write the report to stdout: %s", o->command, strerror(-err));
+	}
 	/* With a window consumer, each window went there: no profile is left to write. */
 	if (!err && s->host.prof && !s->o->on_window) {
 		struct output_meta m = {

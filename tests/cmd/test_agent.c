@@ -25,6 +25,40 @@ static int agent_argv(char **out, char **err, const char *const *args)
 }
 #define AGENT(out, err, ...) agent_argv(out, err, (const char *[]){__VA_ARGS__, NULL})
 
+/*
+ * stdout on a full disk: --check-config says so and exits 1, as does any
+ * command whose output could not be written (sonde --help here).
+ */
+Test(agent, check_config_to_full_disk_fails)
+{
+	char cmd[1024], *err = NULL;
+	int rc;
+
+	cr_assert_eq(chdir(source_path("")), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s agent --config deploy/sonde.yaml --log.format text --check-config "
+		 ">/dev/full",
+		 sonde_bin());
+	{
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_expect_eq(rc, 1, "gave %d: %s", rc, err);
+	cr_expect_str_eq(err, "sonde: agent: failed to write the configuration to stdout: No space "
+			      "left on device\n");
+	free(err);
+	snprintf(cmd, sizeof(cmd), "exec %s --help >/dev/full", sonde_bin());
+	{
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_expect_eq(rc, 1, "gave %d: %s", rc, err);
+	cr_expect_str_eq(err, "sonde: failed to write to stdout: No space left on device\n");
+	free(err);
+}
+
 Test(agent, check_config_production)
 {
 	char *out, *err,

@@ -697,6 +697,27 @@ Test(trace, full_disk_keeps_tracing, .timeout = 120)
 	free(err);
 }
 
+/* The table on a full disk: one line with the cause, exit 1 (it was 0, silently). */
+Test(trace, table_to_full_disk_fails, .timeout = 60)
+{
+	char cmd[1024], *err = NULL;
+	int rc;
+
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "exec %s trace -f libc:getpid -- /bin/true >/dev/full",
+		 sonde_bin());
+	{
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_expect_eq(rc, 1, "> /dev/full gave %d: %s", rc, err);
+	cr_expect(strstr(err, "sonde: trace: failed to write the report to stdout: No space left "
+			      "on device\n"),
+		  "%s", err);
+	free(err);
+}
+
 /* --spans - streams the spans to stdout. */
 Test(trace, spans_to_stdout, .timeout = 120)
 {

@@ -117,6 +117,7 @@ Test(export_folded, empty_profile_writes_nothing)
 	profile__free(p);
 }
 
+/* A write error is the write's errno: EBADF on a read-only stream, ENOSPC on a full disk. */
 Test(export_folded, write_error_is_reported)
 {
 	struct profile *p = profile__new();
@@ -125,7 +126,15 @@ Test(export_folded, write_error_is_reported)
 
 	cr_assert_not_null(f);
 	cr_assert_eq(profile__add(p, 1, "app", &a, 1, 2), 0);
-	cr_assert_eq(folded__write(p, f), -EIO);
+	cr_assert_eq(folded__write(p, f), -EBADF);
+	fclose(f);
+	f = fopen("/dev/full", "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(folded__write(p, f), -ENOSPC);
+	fclose(f);
+	f = fopen("/dev/full", "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(folded_diff__write(p, p, f, false), -ENOSPC);
 	fclose(f);
 	profile__free(p);
 }

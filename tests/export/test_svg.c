@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,18 @@ static struct profile *split_profile(void)
 	cr_assert_eq(profile__add(p, 1, "app", sa, 2, 2), 0);
 	cr_assert_eq(profile__add(p, 2, "app", sk, 3, 1), 0);
 	return p;
+}
+
+/* A full disk is told as such (ENOSPC), not as "Input/output error". */
+Test(export_svg, full_disk_is_enospc)
+{
+	struct profile *p = split_profile();
+	FILE *f = fopen("/dev/full", "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(flamegraph_svg__write(p, f, NULL), -ENOSPC);
+	fclose(f);
+	profile__free(p);
 }
 
 Test(export_svg, well_formed_xml)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,6 +47,18 @@ static struct profile *sample_profile(void)
 	cr_assert_eq(profile__add(p, 1, "app", wk, 2, 3), 0);
 	cr_assert_eq(profile__add(p, 2, "app", wkk, 3, 1), 0);
 	return p;
+}
+
+/* A full disk is told as such (ENOSPC), not as "Input/output error". */
+Test(report_top, full_disk_is_enospc)
+{
+	struct profile *p = sample_profile();
+	FILE *f = fopen("/dev/full", "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(report_top__write(p, f, 10), -ENOSPC);
+	fclose(f);
+	profile__free(p);
 }
 
 Test(report_top, exact_rows_recursion_counted_once)
