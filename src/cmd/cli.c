@@ -14,6 +14,7 @@
 #include "base/hostport.h"
 #include "base/log.h"
 #include "cmd/cli.h"
+#include "config/scalar.h"
 
 int cli_parse_pid_list(const char *s, pid_t **pids, int *npids)
 {
@@ -71,16 +72,31 @@ static bool is_decimal(const char *s)
 	return digit;
 }
 
+/*
+ * Seconds as a plain decimal ("2.5") or as a duration with units, as the
+ * agent's configuration writes them ("500ms", "30s", "1m30s"); -EINVAL.
+ */
+static int seconds_of(const char *s, double *v)
+{
+	uint64_t ns;
+	char *end;
+
+	if (is_decimal(s)) {
+		errno = 0;
+		*v = strtod(s, &end);
+		return errno || end == s || *end || !isfinite(*v) ? -EINVAL : 0;
+	}
+	if (scalar_parse_duration(s, &ns))
+		return -EINVAL;
+	*v = (double)ns / 1e9;
+	return 0;
+}
+
 int cli_parse_duration(const char *s, double *out)
 {
-	char *end;
 	double v;
 
-	if (!is_decimal(s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 365 * 86400.0)
+	if (seconds_of(s, &v) || v <= 0 || v > 365 * 86400.0)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -172,7 +188,8 @@ int cli_target_opt(const char *cmd, int c, const char *arg, struct target_opts *
 
 	if (c == 'd') {
 		if (cli_parse_duration(arg, &t->duration_s)) {
-			log_err("%s: -d takes a positive number of seconds, not '%s'", cmd, arg);
+			log_err("%s: -d takes seconds (2.5) or a duration (500ms, 1m30s), not '%s'",
+				cmd, arg);
 			return -EINVAL;
 		}
 		return 0;
@@ -237,19 +254,12 @@ int cli_check_target(const char *cmd, const struct target_opts *t)
 	return -EINVAL;
 }
 
-
-/* Decimal seconds within [min, max] ("0", "2.5"); 0 or -EINVAL. */
+/* Seconds within [min, max] ("0", "2.5", "500ms", "1m"); 0 or -EINVAL. */
 static int parse_seconds(const char *s, double min, double max, double *out)
 {
-	char *end;
 	double v;
 
-	if (!is_decimal(s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	/* !(v >= min): NaN fails too. */
-	if (errno || end == s || *end || !(v >= min) || v > max)
+	if (seconds_of(s, &v) || v < min || v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -716,15 +726,17 @@ static int session_opt(const struct cli_command *c, int opt, const char *arg,
 		return cli_uint_opt(cmd, "--otlp-queue", arg, 16, 1 << 20, &o->ex.otlp_queue);
 	case OPT_EXPORT_INTERVAL:
 		if (parse_seconds(arg, 0.1, 3600, &o->ex.export_interval_s)) {
-			log_err("%s: --export-interval takes seconds from 0.1 to 3600, not '%s'",
+			log_err("%s: --export-interval takes seconds or a duration from 0.1 to "
+				"3600 s, not '%s'",
 				cmd, arg);
 			return -EINVAL;
 		}
 		return 0;
 	case OPT_FLUSH_TIMEOUT:
 		if (parse_seconds(arg, 0, 600, &o->ex.flush_timeout_s)) {
-			log_err("%s: --flush-timeout takes seconds from 0 to 600, not '%s'", cmd,
-				arg);
+			log_err("%s: --flush-timeout takes seconds or a duration from 0 to 600 s, "
+				"not '%s'",
+				cmd, arg);
 			return -EINVAL;
 		}
 		return 0;
@@ -770,7 +782,9 @@ static int session_opt(const struct cli_command *c, int opt, const char *arg,
 				    &o->uprobe.max_held);
 	case OPT_INTERVAL:
 		if (parse_seconds(arg, 0.1, 3600, &o->window_s)) {
-			log_err("%s: --interval takes seconds from 0.1 to 3600, not '%s'", cmd, arg);
+			log_err("%s: --interval takes seconds or a duration from 0.1 to 3600 s, "
+				"not '%s'",
+				cmd, arg);
 			return -EINVAL;
 		}
 		return 0;

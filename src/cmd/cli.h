@@ -49,7 +49,10 @@ void cli_report_bad_option(const char *cmd, const char *value_opts, char **argv)
  * subcommand @cmd and return -EINVAL.
  */
 int cli_set_log_format(const char *cmd, const char *arg);
-/* Parse a non-negative decimal duration in seconds ("10", "0.5"). */
+/*
+ * A positive duration in seconds, up to a year: decimal seconds ("10",
+ * "0.5") or with units as in the agent's configuration ("500ms", "1m30s").
+ */
 int cli_parse_duration(const char *s, double *out);
 /* "1ms", "500us", "0.2s", "2000ns" (a unit is required, except for 0) into ns. */
 int cli_parse_duration_ns(const char *s, uint64_t *out);

@@ -8,17 +8,19 @@
 
 static void record_usage(FILE *f)
 {
-	fprintf(f, "usage: sonde record [options] (-p PID[,PID...] | -a | [--] CMD [ARGS...])\n"
-		   "\n"
-		   "Sample CPU stacks (user and kernel) and write a flame graph.\n"
-		   "\n"
-		   "targets (exactly one):\n"
-		   "  -p, --pid PID[,PID...]  profile running processes, all their threads\n"
-		   "  -a, --all-cpus          profile the whole system\n"
-		   "  -- CMD [ARGS...]        launch CMD and profile it (and its children) until it\n"
-		   "                          exits; with -d, stop it (SIGTERM) when the time is up\n"
-		   "  -d, --duration SECONDS  stop after this long (default: Ctrl-C or target exit)\n"
-		   "\n");
+	fprintf(f,
+		"usage: sonde record [options] (-p PID[,PID...] | -a | [--] CMD [ARGS...])\n"
+		"\n"
+		"Sample CPU stacks (user and kernel) and write a flame graph.\n"
+		"\n"
+		"targets (exactly one):\n"
+		"  -p, --pid PID[,PID...]  profile running processes, all their threads\n"
+		"  -a, --all-cpus          profile the whole system\n"
+		"  -- CMD [ARGS...]        launch CMD and profile it (and its children) until it\n"
+		"                          exits; with -d, stop it (SIGTERM) when the time is up\n"
+		"  -d, --duration SECONDS  stop after this long: 30, 2.5, 500ms, 1m30s (default:\n"
+		"                          Ctrl-C or target exit)\n"
+		"\n");
 	cli_usage_common(f);
 	fprintf(f, "      --ring-size KIB   sample ring buffer in KiB, power of 2 (default: from\n"
 		   "                        CPUs x rate x sample size, 4096 to 262144)\n"

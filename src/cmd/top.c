@@ -36,7 +36,7 @@ static void top_usage(FILE *f)
 		   "  -p, --pid PID[,PID...]  running processes\n"
 		   "  -a, --all-cpus          the whole system\n"
 		   "  -- CMD [ARGS...]        launch CMD and watch it until it exits\n"
-		   "  -d, --duration SECONDS  stop after this long\n"
+		   "  -d, --duration SECONDS  stop after this long: 30, 2.5, 500ms, 1m30s\n"
 		   "      --interval SECONDS  refresh period, 0.1-3600 (default 1)\n"
 		   "\n");
 	cli_usage_common(f);

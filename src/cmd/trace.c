@@ -8,19 +8,21 @@
 
 static void trace_usage(FILE *f)
 {
-	fprintf(f, "usage: sonde trace -f TARGET:FUNCTION [-f ...] [options] (-p PID[,PID...] | "
-		   "-- CMD [ARGS...])\n"
-		   "\n"
-		   "Time functions through uprobes: on exit, print per function the call count,\n"
-		   "p50/p90/p99/max latency and a log2 histogram; optionally write every call as\n"
-		   "an OTLP-style JSON span (nested calls on a thread share a trace). With -e cpu,\n"
-		   "sample CPU stacks in the same run and write a flame graph beside them.\n"
-		   "\n"
-		   "targets (exactly one):\n"
-		   "  -p, --pid PID[,PID]   trace running processes\n"
-		   "  -- CMD [ARGS...]      launch CMD and trace it until it exits\n"
-		   "  -d, --duration SECS   stop after SECS seconds (default: until Ctrl-C or exit)\n"
-		   "\n");
+	fprintf(f,
+		"usage: sonde trace -f TARGET:FUNCTION [-f ...] [options] (-p PID[,PID...] | "
+		"-- CMD [ARGS...])\n"
+		"\n"
+		"Time functions through uprobes: on exit, print per function the call count,\n"
+		"p50/p90/p99/max latency and a log2 histogram; optionally write every call as\n"
+		"an OTLP-style JSON span (nested calls on a thread share a trace). With -e cpu,\n"
+		"sample CPU stacks in the same run and write a flame graph beside them.\n"
+		"\n"
+		"targets (exactly one):\n"
+		"  -p, --pid PID[,PID]   trace running processes\n"
+		"  -- CMD [ARGS...]      launch CMD and trace it until it exits\n"
+		"  -d, --duration SECS   stop after this long: 30, 2.5, 500ms, 1m30s (default:\n"
+		"                        until Ctrl-C or exit)\n"
+		"\n");
 	cli_usage_common(f);
 	fprintf(f, "      --ring-size KiB   span ring buffer, power of two (default 4096)\n"
 		   "\n"

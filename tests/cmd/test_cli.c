@@ -38,6 +38,27 @@ Test(cli, record_defaults)
 	session_opts_free(&o);
 }
 
+/* -d, as the agent's durations: plain seconds, or a number with units. */
+Test(cli, record_duration_with_units)
+{
+	static const struct {
+		const char *arg;
+		double s;
+	} ok[] = {{"2.5", 2.5}, {"500ms", 0.5}, {"30s", 30}, {"1m30s", 90}, {"2h", 7200}};
+	static const char *const bad[] = {"0", "0s", "-1", "1e3", "2x", "1.5.2", "", "400d"};
+	struct session_opts o;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(parse(&o, ARGV("-d", (char *)ok[i].arg, "-p", "1")), 0, "%s",
+			     ok[i].arg);
+		cr_expect(o.t.duration_s == ok[i].s, "-d %s: %g", ok[i].arg, o.t.duration_s);
+		session_opts_free(&o);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(parse(&o, ARGV("-d", (char *)bad[i], "-p", "1")), -EINVAL, "-d '%s'",
+			     bad[i]);
+}
+
 Test(cli, record_all_options)
 {
 	struct session_opts o;

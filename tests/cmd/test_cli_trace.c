@@ -156,6 +156,18 @@ Test(cli_trace, exporter_options)
 	cr_assert_str_eq(o.ex.listen, ":9464");
 	session_opts_free(&o);
 
+	/* Durations as the agent writes them. */
+	{
+		char *units[] = {
+			"trace",	   "-p", "1", "-f", "a:b", "--export-interval", "500ms",
+			"--flush-timeout", "1m", NULL};
+
+		cr_assert_eq(cli_parse_trace(9, units, &o), 0);
+		cr_assert(o.ex.export_interval_s == 0.5);
+		cr_assert(o.ex.flush_timeout_s == 60);
+		session_opts_free(&o);
+	}
+
 	cr_assert_eq(cli_parse_trace(5, defaults, &o), 0);
 	cr_assert_null(o.ex.listen);
 	cr_assert_null(o.ex.statsd);
