@@ -366,9 +366,10 @@ int cmd_agent(int argc, char **argv)
 	log_set_level(cfg->log.level);
 	if (a.check_config) {
 		err = agent_config__print(cfg, stdout);
-		if (err == -EPIPE)
-			err = 0; /* | head */
-		else if (err)
+		if (err == -EPIPE) {
+			clearerr(stdout); /* | head */
+			err = 0;
+		} else if (err)
 			log_err("agent: failed to write the configuration to stdout: %s",
 				strerror(-err));
 	} else

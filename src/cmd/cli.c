@@ -428,6 +428,13 @@ static int add_output(const char *cmd, struct output_opts *o, const char *arg)
 		log_err("%s: at most %d -o outputs", cmd, OUTPUTS_MAX);
 		return -EINVAL;
 	}
+	for (unsigned int i = 0; i < o->n; i++) {
+		/* Two writers of one file: the second would replace the first. */
+		if (strcmp(arg, OUTPUT_STDOUT) && !strcmp(o->paths[i], arg)) {
+			log_err("%s: -o '%s' is given twice", cmd, arg);
+			return -EINVAL;
+		}
+	}
 	o->paths[o->n] = arg;
 	/* stdout's format is --format's, settled once every option is read. */
 	if (!strcmp(arg, OUTPUT_STDOUT)) {

@@ -81,8 +81,10 @@ static int on_window(void *ctx, struct profile *window, const struct session_win
 	if (fflush(stdout) || err) {
 		err = errno ? -errno : -EIO;
 		/* The reader went away (| head): the view is over, not failed. */
-		if (err == -EPIPE)
+		if (err == -EPIPE) {
+			clearerr(stdout);
 			return 0;
+		}
 		log_err("top: failed to write to stdout: %s", strerror(-err));
 		return err;
 	}

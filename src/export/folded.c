@@ -171,7 +171,7 @@ static int set_finish(struct folded_set *s, FILE *f, int err, const char *what)
 {
 	if (!err)
 		err = stream_flush_error(f);
-	if (err)
+	if (err && err != -EPIPE) /* a reader gone: the caller's call */
 		log_err("folded: failed to write %s: %s", what, strerror(-err));
 	free(s->order);
 	free(s->b.s);

@@ -146,7 +146,7 @@ static int top_finish(struct top_ctx *t, uint32_t *order, FILE *f, int err, cons
 {
 	if (!err)
 		err = stream_flush_error(f);
-	if (err)
+	if (err && err != -EPIPE) /* a reader gone: the caller's call */
 		log_err("top: failed to write %s: %s", what, strerror(-err));
 	free(order);
 	free(t->stats[0]);

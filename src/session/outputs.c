@@ -302,6 +302,12 @@ static int write_one(struct outputs *x, unsigned int i, const struct profile *p,
 	} else {
 		err = write_fmt(x, fmt, p, 0, f, m);
 	}
+	if (err == -EPIPE && !x->out[i]) {
+		/* -o - | head: the reader had what it wanted; stdout is not in error. */
+		log_info("%s: stdout closed: the profile was cut short", x->cmd);
+		clearerr(stdout);
+		return 0;
+	}
 	if (err) {
 		/* The writer saw a stream error; the file knows its errno. */
 		if (x->out[i] && outfile__error(x->out[i]))
@@ -355,6 +361,7 @@ static int write_tables(struct outputs *x, const struct profile *p, const struct
 		if (err == -EPIPE) {
 			log_info("%s: %s closed: the table was cut short", x->cmd,
 				 f == stdout ? "stdout" : "stderr");
+			clearerr(f);
 			return 0;
 		}
 		log_err("%s: failed to write the table to %s: %s", x->cmd,

@@ -1008,6 +1008,7 @@ int session__finish(struct session *s)
 	/* A reader gone (| head) cut the table short; a full disk is a failure, said once. */
 	if (err == -EPIPE) {
 		log_info("%s: stdout closed: the report was cut short", o->command);
+		clearerr(stdout);
 		err = 0;
 	} else if (err) {
 		log_err("%s: failed to write the report to stdout: %s", o->command, strerror(-err));

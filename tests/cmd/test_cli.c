@@ -104,7 +104,7 @@ Test(cli, record_rejects)
 {
 	struct session_opts o;
 	char **bad[] = {
-		ARGV("-F", "99"), /* no target */
+		ARGV("-F", "99"),      /* no target */
 		ARGV("-p", "1", "-a"), /* two targets */
 		ARGV("-p", "1,x"),
 		ARGV("-p", "0"),
@@ -118,8 +118,9 @@ Test(cli, record_rejects)
 		ARGV("-p", "1", "--ring-size", "3000"),
 		ARGV("-p", "1", "--call-graph", "lbr"),
 		ARGV("-p", "1", "--bogus"),
-		ARGV("-p", "1", "-o", "a.folded", "-o", "b", "-o", "c", "-o", "d", "-o", "e",
-		     "-o", "f", "-o", "g", "-o", "h", "-o", "i.svg"),
+		ARGV("-p", "1", "-o", "a.svg", "-o", "a.svg"),
+		ARGV("-p", "1", "-o", "a.folded", "-o", "b", "-o", "c", "-o", "d", "-o", "e", "-o",
+		     "f", "-o", "g", "-o", "h", "-o", "i.svg"),
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -133,6 +133,50 @@ Test(report, pprof_to_every_format_and_stdout)
 }
 
 /* Other sample types keep their name and unit: in the SVG and in pprof. */
+/*
+ * -o - into a reader that stops early (| head) is no failure, in every
+ * format; into a full disk it is one, with its cause.
+ */
+Test(report, stdout_closed_early_or_full)
+{
+	static const char *const formats[] = {"folded", "svg", "pprof"};
+	char path[512], cmd[1024], *err = NULL;
+	FILE *f;
+	int rc;
+
+	/* 3000 distinct stacks: more than a pipe and stdio's buffer hold. */
+	snprintf(path, sizeof(path), "%s/big.folded", test_tmpdir());
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 3000; i++)
+		fprintf(f, "main;work_%d;leaf_%d %d\n", i, i, i + 1);
+	cr_assert_eq(fclose(f), 0);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "%s report %s -o - --format %s | head -c 10 >/dev/null; "
+			 "exit ${PIPESTATUS[0]}",
+			 sonde_bin(), path, formats[i]);
+		{
+			char *argv[] = {"/bin/bash", "-c", cmd, NULL};
+
+			rc = run_cmd(argv, NULL, &err);
+		}
+		cr_expect_eq(rc, 0, "%s | head gave %d: %s", formats[i], rc, err);
+		cr_expect_null(strstr(err, "failed"), "%s | head said: %s", formats[i], err);
+		free(err);
+	}
+	snprintf(cmd, sizeof(cmd), "exec %s report %s -o - >/dev/full", sonde_bin(), path);
+	{
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_expect_eq(rc, 1, "> /dev/full gave %d", rc);
+	cr_expect(strstr(err, "sonde: report: failed to write '-': No space left on device\n"),
+		  "%s", err);
+	free(err);
+}
+
 Test(report, other_sample_types_named)
 {
 	const char *folded = tmp_path("s.folded"), *in = tmp_path("space.pb.gz"),
