@@ -179,6 +179,13 @@ int run_cmd(char *const argv[], char **out, char **err)
 	return WEXITSTATUS(status);
 }
 
+int run_sh(const char *cmd, char **out, char **err)
+{
+	char *argv[] = {"/bin/bash", "-c", (char *)cmd, NULL};
+
+	return run_cmd(argv, out, err);
+}
+
 bool in_ci(void)
 {
 	const char *ci = getenv("CI");

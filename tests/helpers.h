@@ -35,6 +35,8 @@ char *read_file(const char *path, size_t *len);
  * when killed, or -errno if it could not run.
  */
 int run_cmd(char *const argv[], char **out, char **err);
+/* run_cmd() of bash -c @cmd (redirections, pipes, ${PIPESTATUS[0]}). */
+int run_sh(const char *cmd, char **out, char **err);
 
 /*
  * BPF tests need root. Outside CI, skip when not root; in CI (CI=true)

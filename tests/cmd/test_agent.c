@@ -39,21 +39,13 @@ Test(agent, check_config_to_full_disk_fails)
 		 "exec %s agent --config deploy/sonde.yaml --log.format text --check-config "
 		 ">/dev/full",
 		 sonde_bin());
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = run_sh(cmd, NULL, &err);
 	cr_expect_eq(rc, 1, "gave %d: %s", rc, err);
 	cr_expect_str_eq(err, "sonde: agent: failed to write the configuration to stdout: No space "
 			      "left on device\n");
 	free(err);
 	snprintf(cmd, sizeof(cmd), "exec %s --help >/dev/full", sonde_bin());
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = run_sh(cmd, NULL, &err);
 	cr_expect_eq(rc, 1, "gave %d: %s", rc, err);
 	cr_expect_str_eq(err, "sonde: failed to write to stdout: No space left on device\n");
 	free(err);

@@ -888,22 +888,14 @@ Test(record, table_on_full_disk_and_closed_pipe, .timeout = 60)
 	require_bpf();
 	snprintf(cmd, sizeof(cmd), "exec %s record -- %s 0.5 >/dev/full", sonde_bin(),
 		 fixture_path("cpu_split"));
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = run_sh(cmd, NULL, &err);
 	cr_expect_eq(rc, 1, "> /dev/full gave %d", rc);
 	cr_expect(strstr(err, "failed to write the table to stdout: No space left on device"),
 		  "%s", err);
 	free(err);
 	snprintf(cmd, sizeof(cmd), "%s record --top 50 -- %s 0.5 | head -1", sonde_bin(),
 		 fixture_path("cpu_split"));
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run_cmd(argv, &out, &err);
-	}
+	rc = run_sh(cmd, &out, &err);
 	cr_expect_eq(rc, 0);
 	cr_expect(strstr(err, " samples, 0 lost"), "no closing line after | head: %s", err);
 	free(out);

@@ -156,21 +156,13 @@ Test(report, stdout_closed_early_or_full)
 			 "%s report %s -o - --format %s | head -c 10 >/dev/null; "
 			 "exit ${PIPESTATUS[0]}",
 			 sonde_bin(), path, formats[i]);
-		{
-			char *argv[] = {"/bin/bash", "-c", cmd, NULL};
-
-			rc = run_cmd(argv, NULL, &err);
-		}
+		rc = run_sh(cmd, NULL, &err);
 		cr_expect_eq(rc, 0, "%s | head gave %d: %s", formats[i], rc, err);
 		cr_expect_null(strstr(err, "failed"), "%s | head said: %s", formats[i], err);
 		free(err);
 	}
 	snprintf(cmd, sizeof(cmd), "exec %s report %s -o - >/dev/full", sonde_bin(), path);
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = run_sh(cmd, NULL, &err);
 	cr_expect_eq(rc, 1, "> /dev/full gave %d", rc);
 	cr_expect(strstr(err, "sonde: report: failed to write '-': No space left on device\n"),
 		  "%s", err);

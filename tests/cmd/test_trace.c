@@ -706,11 +706,7 @@ Test(trace, table_to_full_disk_fails, .timeout = 60)
 	require_bpf();
 	snprintf(cmd, sizeof(cmd), "exec %s trace -f libc:getpid -- /bin/true >/dev/full",
 		 sonde_bin());
-	{
-		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-
-		rc = run_cmd(argv, NULL, &err);
-	}
+	rc = run_sh(cmd, NULL, &err);
 	cr_expect_eq(rc, 1, "> /dev/full gave %d: %s", rc, err);
 	cr_expect(strstr(err, "sonde: trace: failed to write the report to stdout: No space left "
 			      "on device\n"),
