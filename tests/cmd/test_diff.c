@@ -19,7 +19,7 @@
 
 #define SECS "2"
 
-/* The heavy/light time the fixture measured (TSC), from $CPU_SPLIT_OUT. */
+/* The heavy/light CPU time the fixture measured over its run, from $CPU_SPLIT_OUT. */
 static double measured(const char *file)
 {
 	char *text = read_file(file, NULL);
