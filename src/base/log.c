@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
@@ -89,42 +90,64 @@ static size_t subsystem_len(const char *msg)
  * file uses too), so a collector's filelog receiver or a jq one-liner can
  * wrap the lines into an ExportLogsServiceRequest as they are.
  */
-static void emit_figure(const struct log_figure *f, bool first)
+static void emit_figure(FILE *out, const struct log_figure *f, bool first)
 {
-	fprintf(stderr, "%s{\"key\":\"", first ? "" : ",");
-	json_escape(stderr, f->key);
+	fprintf(out, "%s{\"key\":\"", first ? "" : ",");
+	json_escape(out, f->key);
 	if (f->is_double)
 		/* %.17g reads back as the same double; JSON has no NaN or Inf. */
-		fprintf(stderr, "\",\"value\":{\"doubleValue\":%.17g}}",
+		fprintf(out, "\",\"value\":{\"doubleValue\":%.17g}}",
 			f->d == f->d && f->d - f->d == 0 ? f->d : 0);
 	else
-		fprintf(stderr, "\",\"value\":{\"intValue\":\"%lld\"}}", f->i);
+		fprintf(out, "\",\"value\":{\"intValue\":\"%lld\"}}", f->i);
 }
 
-static void emit_json(enum log_level level, const char *buf, const struct log_line *figs)
+static void put_json(FILE *out, enum log_level level, const char *buf, const struct log_line *figs)
 {
 	size_t sub = subsystem_len(buf);
 	unsigned int nfig = figs ? figs->nfig : 0;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr,
+	fprintf(out,
 		"{\"timeUnixNano\":\"%lld%09ld\",\"severityNumber\":%d,\"severityText\":\"%s\","
 		"\"body\":{\"stringValue\":\"",
 		(long long)ts.tv_sec, ts.tv_nsec, severities[level].number, severities[level].text);
-	json_escape(stderr, buf);
-	fputs("\"}", stderr);
+	json_escape(out, buf);
+	fputs("\"}", out);
 	if (sub || nfig)
-		fputs(",\"attributes\":[", stderr);
+		fputs(",\"attributes\":[", out);
 	if (sub)
-		fprintf(stderr,
-			"{\"key\":\"sonde.subsystem\",\"value\":{\"stringValue\":\"%.*s\"}}",
+		fprintf(out, "{\"key\":\"sonde.subsystem\",\"value\":{\"stringValue\":\"%.*s\"}}",
 			(int)sub, buf);
 	for (unsigned int i = 0; i < nfig; i++)
-		emit_figure(&figs->fig[i], !sub && !i);
+		emit_figure(out, &figs->fig[i], !sub && !i);
 	if (sub || nfig)
-		fputc(']', stderr);
-	fputs("}\n", stderr);
+		fputc(']', out);
+	fputs("}\n", out);
+}
+
+/*
+ * The record is composed in memory and written with one write(2): stderr
+ * is unbuffered, and piece by piece (a write per escaped character) two
+ * threads' records interleaved into lines that are not JSON (seen: the
+ * OTLP sender's warning inside the closing line). Without memory, it goes
+ * out in pieces still.
+ */
+static void emit_json(enum log_level level, const char *buf, const struct log_line *figs)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m) {
+		put_json(stderr, level, buf, figs);
+		return;
+	}
+	put_json(m, level, buf, figs);
+	if (!fclose(m))
+		fwrite(text, 1, len, stderr);
+	free(text);
 }
 
 /* A live status line is on stderr (a terminal): clear it before a message. */
@@ -151,21 +174,27 @@ void log_status(const char *fmt, ...)
 	if (!log_status_enabled())
 		return;
 	if (!fmt) {
+		flockfile(stderr);
 		status_clear();
+		funlockfile(stderr);
 		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	flockfile(stderr);
 	fprintf(stderr, "\r\033[K%s", buf);
 	fflush(stderr);
 	status_shown = true;
+	funlockfile(stderr);
 }
 
 static void emit_text(enum log_level level, bool plain, char *buf, const struct log_line *figs)
 {
 	size_t len = strlen(buf);
 
+	/* One thread's line at a time (stdio locks each call, not a line). */
+	flockfile(stderr);
 	status_clear();
 	/* libbpf ends its lines with '\n'; ours do not. Print exactly one. */
 	while (len && buf[len - 1] == '\n')
@@ -176,6 +205,7 @@ static void emit_text(enum log_level level, bool plain, char *buf, const struct 
 		fprintf(stderr, "sonde: %s\n", buf);
 	else
 		fprintf(stderr, "sonde: %s: %s\n", level_names[level], buf);
+	funlockfile(stderr);
 }
 
 static void emit(enum log_level level, bool plain, const char *fmt, va_list ap)

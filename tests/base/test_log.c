@@ -3,6 +3,7 @@
  * Closing lines with figures: the text format is log_summary()'s, and in
  * JSON (OTLP LogRecord fields) the figures are attributes too.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,48 @@ Test(log, json_closing_line_has_its_figures_as_attributes)
 		      "{\"key\":\"sonde.samples\",\"value\":{\"intValue\":\"120\"}},"
 		      "{\"key\":\"sonde.samples.lost\",\"value\":{\"intValue\":\"3\"}},"
 		      "{\"key\":\"sonde.cpu.seconds\",\"value\":{\"doubleValue\":1.5}}]}\n");
+	free(a);
+}
+
+#define RACE_LINES 300
+
+static void *log_lines(void *arg)
+{
+	for (int i = 0; i < RACE_LINES; i++)
+		closing_line(arg);
+	return NULL;
+}
+
+static int two_threads(void *unused)
+{
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, log_lines, NULL), 0);
+	log_lines(NULL);
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/*
+ * Two threads logging JSON at once: every line is one whole record (they
+ * were written piece by piece, and interleaved into lines that were not
+ * JSON).
+ */
+Test(log, json_lines_of_two_threads_do_not_interleave)
+{
+	char *a, *save = NULL;
+	int n = 0;
+
+	log_set_format(LOG_FORMAT_JSON);
+	a = stderr_of(two_threads);
+	log_set_format(LOG_FORMAT_TEXT);
+	for (char *l = strtok_r(a, "\n", &save); l; l = strtok_r(NULL, "\n", &save), n++) {
+		cr_assert_eq(strncmp(l, "{\"timeUnixNano\":\"", 17), 0, "line %d: %s", n, l);
+		cr_assert(strstr(l, "\"120 samples, 3 lost, 1.50 s CPU\"},\"attributes\":[") &&
+				  !strcmp(l + strlen(l) - 4, "}}]}"),
+			  "line %d: %s", n, l);
+	}
+	cr_assert_eq(n, 2 * RACE_LINES);
 	free(a);
 }
 
