@@ -1003,15 +1003,19 @@ int session__finish(struct session *s)
 		if (e && !err)
 			err = e;
 	}
-	for (unsigned int i = 0; i < s->nprobes && !err && !o->no_reports; i++)
-		err = probe__report(&s->probes[i], stdout);
-	/* A reader gone (| head) cut the table short; a full disk is a failure, said once. */
-	if (err == -EPIPE) {
-		log_info("%s: stdout closed: the report was cut short", o->command);
-		clearerr(stdout);
-		err = 0;
-	} else if (err) {
-		log_err("%s: failed to write the report to stdout: %s", o->command, strerror(-err));
+	for (unsigned int i = 0; i < s->nprobes && !err && !o->no_reports; i++) {
+		e = probe__report(&s->probes[i], stdout);
+		/* A reader gone (| head) cut it short; a full disk fails, said once. */
+		if (e == -EPIPE) {
+			log_info("%s: stdout closed: the report was cut short", o->command);
+			clearerr(stdout);
+			break;
+		}
+		if (e) {
+			log_err("%s: failed to write the report to stdout: %s", o->command,
+				strerror(-e));
+			err = e;
+		}
 	}
 	/* With a window consumer, each window went there: no profile is left to write. */
 	if (!err && s->host.prof && !s->o->on_window) {
