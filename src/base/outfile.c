@@ -288,6 +288,14 @@ int stream_write_error(void)
 	return errno ? -errno : -EIO;
 }
 
+bool stream_reader_gone(FILE *f, int err)
+{
+	if (err != -EPIPE)
+		return false;
+	clearerr(f);
+	return true;
+}
+
 int stream_flush_error(FILE *f)
 {
 	errno = 0;

@@ -21,6 +21,7 @@
 #ifndef SONDE_BASE_OUTFILE_H
 #define SONDE_BASE_OUTFILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 enum outfile_mode {
@@ -51,5 +52,11 @@ void outfile__free(struct outfile *o);
 int stream_flush_error(FILE *f);
 /* A failed fprintf/fputs/fwrite on a stream just now, as -errno (-EIO if unknown). */
 int stream_write_error(void);
+/*
+ * Whether @err is the reader of @f gone (EPIPE: | head), no failure: then
+ * @f's error flag is cleared, so that the flush at exit does not fail the
+ * run for it.
+ */
+bool stream_reader_gone(FILE *f, int err);
 
 #endif /* SONDE_BASE_OUTFILE_H */

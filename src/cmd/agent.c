@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/suggest.h"
 #include "cmd/agent.h"
 #include "cmd/cli.h"
@@ -366,10 +367,9 @@ int cmd_agent(int argc, char **argv)
 	log_set_level(cfg->log.level);
 	if (a.check_config) {
 		err = agent_config__print(cfg, stdout);
-		if (err == -EPIPE) {
-			clearerr(stdout); /* | head */
+		if (stream_reader_gone(stdout, err)) /* | head */
 			err = 0;
-		} else if (err)
+		else if (err)
 			log_err("agent: failed to write the configuration to stdout: %s",
 				strerror(-err));
 	} else

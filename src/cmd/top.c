@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/run.h"
@@ -78,13 +79,12 @@ static int on_window(void *ctx, struct profile *window, const struct session_win
 	if (!v->tty)
 		putchar('\n');
 	profile__free(window);
-	if (fflush(stdout) || err) {
-		err = errno ? -errno : -EIO;
-		/* The reader went away (| head): the view is over, not failed. */
-		if (err == -EPIPE) {
-			clearerr(stdout);
-			return 0;
-		}
+	if (!err)
+		err = stream_flush_error(stdout);
+	/* The reader went away (| head): the view is over, not failed. */
+	if (stream_reader_gone(stdout, err))
+		return 0;
+	if (err) {
 		log_err("top: failed to write to stdout: %s", strerror(-err));
 		return err;
 	}

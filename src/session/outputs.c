@@ -302,10 +302,9 @@ static int write_one(struct outputs *x, unsigned int i, const struct profile *p,
 	} else {
 		err = write_fmt(x, fmt, p, 0, f, m);
 	}
-	if (err == -EPIPE && !x->out[i]) {
-		/* -o - | head: the reader had what it wanted; stdout is not in error. */
+	if (!x->out[i] && stream_reader_gone(stdout, err)) {
+		/* -o - | head: the reader had what it wanted. */
 		log_info("%s: stdout closed: the profile was cut short", x->cmd);
-		clearerr(stdout);
 		return 0;
 	}
 	if (err) {
@@ -315,7 +314,7 @@ static int write_one(struct outputs *x, unsigned int i, const struct profile *p,
 		log_err("%s: failed to write '%s': %s", x->cmd, x->o->paths[i], strerror(-err));
 		return err;
 	}
-	err = x->out[i] ? outfile__commit(x->out[i]) : (fflush(stdout) ? -errno : 0);
+	err = x->out[i] ? outfile__commit(x->out[i]) : stream_flush_error(stdout);
 	if (err)
 		return err;
 	*n = str_append(x->wrote, sizeof(x->wrote), *n, "%s%s", i ? ", " : ", wrote ",
@@ -356,14 +355,14 @@ static int write_tables(struct outputs *x, const struct profile *p, const struct
 			profile__free(one);
 		}
 	}
-	if (fflush(f) || ferror(f) || err) {
-		err = errno ? -errno : -EIO;
-		if (err == -EPIPE) {
-			log_info("%s: %s closed: the table was cut short", x->cmd,
-				 f == stdout ? "stdout" : "stderr");
-			clearerr(f);
-			return 0;
-		}
+	if (!err)
+		err = stream_flush_error(f);
+	if (stream_reader_gone(f, err)) {
+		log_info("%s: %s closed: the table was cut short", x->cmd,
+			 f == stdout ? "stdout" : "stderr");
+		return 0;
+	}
+	if (err) {
 		log_err("%s: failed to write the table to %s: %s", x->cmd,
 			f == stdout ? "stdout" : "stderr", strerror(-err));
 		return err;

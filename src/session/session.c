@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
+#include "base/outfile.h"
 #include "base/strbuf.h"
 #include "model/metrics.h"
 #include "model/profile.h"
@@ -989,15 +990,15 @@ int session__finish(struct session *s)
 	int err = 0, e;
 	bool wrote = false;
 
-	if (target__launched(s->target) && s->reason == RUNLOOP_TARGET_EXIT &&
-	    target__term_signal(s->target))
-		log_warn("%s: '%s' was killed by signal %d (%s); sonde exits %d", o->command,
-			 o->t.cmd[0], target__term_signal(s->target),
-			 strsignal(target__term_signal(s->target)), target__exit_status(s->target));
-	else if (target__launched(s->target) && s->reason == RUNLOOP_TARGET_EXIT &&
-		 target__exit_status(s->target))
-		log_warn("%s: '%s' exited with status %d", o->command, o->t.cmd[0],
-			 target__exit_status(s->target));
+	if (target__launched(s->target) && s->reason == RUNLOOP_TARGET_EXIT) {
+		int sig = target__term_signal(s->target), status = target__exit_status(s->target);
+
+		if (sig)
+			log_warn("%s: '%s' was killed by signal %d (%s); sonde exits %d",
+				 o->command, o->t.cmd[0], sig, strsignal(sig), status);
+		else if (status)
+			log_warn("%s: '%s' exited with status %d", o->command, o->t.cmd[0], status);
+	}
 	for (unsigned int i = 0; i < s->nprobes; i++) {
 		e = probe__finish(&s->probes[i]);
 		if (e && !err)
@@ -1006,9 +1007,8 @@ int session__finish(struct session *s)
 	for (unsigned int i = 0; i < s->nprobes && !err && !o->no_reports; i++) {
 		e = probe__report(&s->probes[i], stdout);
 		/* A reader gone (| head) cut it short; a full disk fails, said once. */
-		if (e == -EPIPE) {
+		if (stream_reader_gone(stdout, e)) {
 			log_info("%s: stdout closed: the report was cut short", o->command);
-			clearerr(stdout);
 			break;
 		}
 		if (e) {
