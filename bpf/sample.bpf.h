@@ -121,6 +121,70 @@ static __always_inline bool is_target(__u32 tgid)
 }
 
 /*
+ * The [uprobes] page (one per process, made at its first uprobe hit):
+ * slot 0 holds the uretprobe trampoline (x86: push rax, rcx, r11, the
+ * uretprobe syscall, pop, ret: 17 bytes; an int3 where that syscall is
+ * not used), the other slots copies of probed instructions being
+ * single-stepped out of line (at most 16 bytes on x86).
+ */
+#define XOL_PAGE_SIZE 4096
+#define TRAMPOLINE_SPAN 32
+#define XOL_INSN_MAX 16
+
+/*
+ * The user pc and sp where @task left user mode, as its code sees them.
+ * The kernel's uprobe machinery runs user code of its own in the [uprobes]
+ * page, which has no CFI and whose pushes fool a frame-pointer step (the
+ * unwinder skipped the probed function's caller there):
+ *
+ * - a probed instruction single-stepped out of line is, to the program,
+ *   that instruction at its own address (utask->vaddr);
+ * - a thread in the uretprobe trampoline has returned from a return-probed
+ *   function (its own or another tool's) and waits for the return
+ *   handlers: its frame is the caller's at the original return address,
+ *   kept beside the function's return slot in the thread's innermost
+ *   pending return instance (pc = that address, sp = the slot + 8, as
+ *   after a plain ret), so tag_call() also leaves that call's span, as it
+ *   does once the kernel has moved the pc back. An instance whose slot is
+ *   not the one just popped (more than the trampoline's three pushes
+ *   away) is a caller's: the handlers have already run, nothing to undo.
+ *
+ * Returns whether it moved the pc.
+ */
+static __always_inline bool user_regs(struct task_struct *task, __u64 *ip, __u64 *sp)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct return_instance *ri;
+	struct uprobe_task *utask;
+	__u64 base, xol, slot;
+
+	*ip = PT_REGS_IP_CORE(regs);
+	*sp = PT_REGS_SP_CORE(regs);
+	utask = BPF_CORE_READ(task, utask);
+	if (!utask)
+		return false;
+	base = (__u64)BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	if (!base || *ip - base >= XOL_PAGE_SIZE)
+		return false;
+	xol = BPF_CORE_READ(utask, xol_vaddr);
+	if (BPF_CORE_READ(utask, active_uprobe) && *ip - xol < XOL_INSN_MAX) {
+		*ip = BPF_CORE_READ(utask, vaddr) + (*ip - xol);
+		return true;
+	}
+	if (*ip - base >= TRAMPOLINE_SPAN)
+		return false;
+	ri = BPF_CORE_READ(utask, return_instances);
+	if (!ri)
+		return false;
+	slot = BPF_CORE_READ(ri, stack);
+	if (slot + 8 < *sp || slot > *sp + 16)
+		return false;
+	*ip = BPF_CORE_READ(ri, orig_ret_vaddr);
+	*sp = slot + 8;
+	return true;
+}
+
+/*
  * Copy the current task's user registers and up to stack_size bytes of
  * its user stack from sp upward to byte offset @off of ips[]. Page by
  * page: a read that would cross the top of the stack mapping fails as a
@@ -141,8 +205,7 @@ static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
 	 * for a tick in user mode, the syscall's caller for one in the kernel.
 	 */
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	s->user_ip = PT_REGS_IP_CORE(regs);
-	s->user_sp = PT_REGS_SP_CORE(regs);
+	user_regs(task, &s->user_ip, &s->user_sp);
 	s->user_bp = PT_REGS_FP_CORE(regs);
 	sp = s->user_sp;
 	if (!sp)
@@ -168,8 +231,7 @@ static __always_inline void tag_call(struct sonde_sample *s)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), d;
 	struct thread_stack *t;
 	struct frame *f = NULL;
-	struct pt_regs *regs;
-	__u64 sp;
+	__u64 ip, sp;
 
 	s->span_id = 0;
 	s->trace_id_hi = 0;
@@ -186,8 +248,7 @@ static __always_inline void tag_call(struct sonde_sample *s)
 		return;
 	if (d > MAX_DEPTH)
 		d = MAX_DEPTH;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	sp = PT_REGS_SP_CORE(regs);
+	user_regs(bpf_get_current_task_btf(), &ip, &sp);
 	for (int i = 0; i < MAX_DEPTH; i++) {
 		if (!d)
 			return;
@@ -284,6 +345,7 @@ static __always_inline __u32 capture_user(void *ctx, struct sonde_sample *s)
 {
 	__u32 knr = s->kstack_nr, unr, total, slen = 0;
 	long ubytes = 0;
+	__u64 pc, sp;
 
 	if (knr > SONDE_MAX_STACK)
 		knr = SONDE_MAX_STACK;
@@ -306,6 +368,9 @@ static __always_inline __u32 capture_user(void *ctx, struct sonde_sample *s)
 	}
 	unr = stack_nr(ubytes);
 	s->ustack_nr = unr;
+	/* The frame-pointer walk starts at the trampoline too: its first pc. */
+	if (unr && user_regs(bpf_get_current_task_btf(), &pc, &sp))
+		s->ips[knr] = pc;
 	total = knr + unr;
 	if (total > 2 * SONDE_MAX_STACK)
 		total = 2 * SONDE_MAX_STACK;

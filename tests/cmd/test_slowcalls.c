@@ -7,7 +7,8 @@
  * 1 ms in fast_spin(). The kernel tags each sample with the call it was
  * taken in: the slow flame graphs hold slow_spin and slow_sleep and never
  * fast_spin, each span counts its own samples, and the pprof labels name
- * the very spans of the spans file.
+ * the very spans of the spans file. Samples in the kernel's own uprobe
+ * code keep the probed program's stack.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,17 +296,16 @@ Test(slowcalls, every_sample_names_its_call, .timeout = 120)
 	/* The fast path is back, and every CPU sample in handle_request is some span's. */
 	cr_assert_gt(folded_sum(cpu, ";fast_spin;"), 0, "%s", cpu);
 	/*
-	 * A sample on the return trampoline is still the call's (the return
-	 * probe runs after it); 2 samples of slack for a stack whose unwinding
-	 * lost the handle_request frame.
+	 * A sample on the return trampoline is the caller's, stack and span
+	 * alike (bpf/sample.bpf.h user_regs()); 2 samples of slack for the
+	 * probe's entry, where the stack is the call's before its span is.
 	 */
 	in_stacks = folded_sum(cpu, ";handle_request");
 	cr_log_info("CPU samples: %lld in spans, %llu under handle_request", cpu_in_spans,
 		    (unsigned long long)in_stacks);
 	cr_assert_geq((unsigned long long)cpu_in_spans + 2, in_stacks, "spans count %lld:\n%s",
 		      cpu_in_spans, cpu);
-	cr_assert_leq((unsigned long long)cpu_in_spans,
-		      in_stacks + folded_sum(cpu, ";[uprobes]") + 2, "spans count %lld:\n%s",
+	cr_assert_leq((unsigned long long)cpu_in_spans, in_stacks + 2, "spans count %lld:\n%s",
 		      cpu_in_spans, cpu);
 	tags = pprof_run(path_of("all", ".pb.gz"), "-tags", NULL, NULL);
 	/* Spans with at least one sample, each its own label value. */
@@ -315,5 +315,57 @@ Test(slowcalls, every_sample_names_its_call, .timeout = 120)
 	cr_assert_eq((size_t)tag_values(tags, "span_id"), n, "%s", tags);
 	free(cpu);
 	free(tags);
+	free(err);
+}
+
+/*
+ * A sample taken while the kernel runs a probe's own code in the [uprobes]
+ * page has the stack of the probed program: trace_chain's c() is probed
+ * at entry and return ~100 000 times a second, and nearly every sample
+ * is in the single step of its first instruction out of line (under
+ * asm_exc_debug) or in its return. Before, 182 of 199 samples read
+ * main;a;[uprobes]: b and c were lost, the leaf pc in a page with no CFI.
+ * What remains is the trampoline after its handlers ran, at the syscall's
+ * exit: ~1 %.
+ */
+Test(slowcalls, stacks_through_the_uprobe_page, .timeout = 60)
+{
+	char func[512], folded[256], *out, *err, *cpu;
+	uint64_t total, in_a, through_b;
+	int rc;
+
+	require_bpf();
+	snprintf(func, sizeof(func), "%s:c", fixture_path("trace_chain"));
+	snprintf(folded, sizeof(folded), "%s/chain.folded", test_tmpdir());
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-f",
+			func,
+			"-e",
+			"cpu",
+			"-F",
+			"999",
+			"-o",
+			folded,
+			"--",
+			(char *)fixture_path("trace_chain"),
+			"1",
+			NULL};
+	rc = run_cmd(argv, &out, &err);
+	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);
+	cpu = read_file(folded, NULL);
+	cr_assert_not_null(cpu, "no folded output: %s", err);
+	total = folded_sum(cpu, "");
+	in_a = folded_sum(cpu, ";main;a;");
+	through_b = folded_sum(cpu, ";main;a;b");
+	cr_log_info("%llu samples, %llu in a(), %llu through b(), %llu under c()",
+		    (unsigned long long)total, (unsigned long long)in_a,
+		    (unsigned long long)through_b, (unsigned long long)folded_sum(cpu, ";a;b;c"));
+	cr_assert_geq(in_a, total * 8 / 10, "%s", cpu);
+	cr_assert_geq(through_b, in_a * 95 / 100, "a() calls nothing but b():\n%s", cpu);
+	cr_assert_geq(folded_sum(cpu, ";a;b;c;asm_exc_debug_[k]"), in_a / 2, "%s", cpu);
+	cr_assert_eq(folded_sum(cpu, "[unknown]"), 0, "%s", cpu);
+	free(cpu);
+	free(out);
 	free(err);
 }
