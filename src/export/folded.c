@@ -166,13 +166,14 @@ static int set_build(struct folded_set *s, const struct profile *before, const s
 	return err;
 }
 
-/* Flush @f, log @err as a failure to write @what, free @s; returns @err. */
-static int set_finish(struct folded_set *s, FILE *f, int err, const char *what)
+/*
+ * Flush @f, free @s; returns @err or the flush's error. The caller says
+ * what failed, with the path it wrote to.
+ */
+static int set_finish(struct folded_set *s, FILE *f, int err)
 {
 	if (!err)
 		err = stream_flush_error(f);
-	if (err && err != -EPIPE) /* a reader gone: the caller's call */
-		log_err("folded: failed to write %s: %s", what, strerror(-err));
 	free(s->order);
 	free(s->b.s);
 	free(s->counts[0]);
@@ -194,7 +195,7 @@ int folded__write(const struct profile *p, FILE *f)
 		if (c && fprintf(f, "%s %" PRIu64 "\n", strpool__str(s.lines, s.order[i]), c) < 0)
 			err = stream_write_error();
 	}
-	return set_finish(&s, f, err, "folded stacks");
+	return set_finish(&s, f, err);
 }
 
 int folded_diff__write(const struct profile *before, const struct profile *after, FILE *f,
@@ -216,5 +217,5 @@ int folded_diff__write(const struct profile *before, const struct profile *after
 					  strpool__str(s.lines, s.order[i]), c0, c1) < 0)
 			err = stream_write_error();
 	}
-	return set_finish(&s, f, err, "differential folded stacks");
+	return set_finish(&s, f, err);
 }

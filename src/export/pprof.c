@@ -804,8 +804,6 @@ int pprof__write_opts(const struct profile *p, FILE *f, const struct pprof_opts 
 	}
 	perftools__profiles__profile__pack(&pb.prof, buf);
 	err = gzip_to(buf, len, f);
-	if (err && err != -EPIPE) /* a reader gone: the caller's call */
-		log_err("pprof: failed to write compressed profile: %s", strerror(-err));
 	free(buf);
 out_build:
 	pb_free(&pb);

@@ -994,8 +994,6 @@ int flamegraph_svg__write(const struct profile *p, FILE *f, const struct svg_opt
 	err = stream_flush_error(f);
 
 out_free:
-	if (err && err != -EPIPE) /* a reader gone: the caller's call */
-		log_err("svg: failed to write flame graph: %s", strerror(-err));
 	free(order);
 	free(t.nodes);
 	free(t.addrs);

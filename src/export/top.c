@@ -141,13 +141,14 @@ static int sorted(struct top_ctx *t, int (*cmp)(const void *, const void *, void
 	return 0;
 }
 
-/* Flush @f, log @err as a failure to write @what, free @t; returns @err. */
-static int top_finish(struct top_ctx *t, uint32_t *order, FILE *f, int err, const char *what)
+/*
+ * Flush @f, free @t; returns @err or the flush's error. The caller says
+ * what failed, with the path it wrote to.
+ */
+static int top_finish(struct top_ctx *t, uint32_t *order, FILE *f, int err)
 {
 	if (!err)
 		err = stream_flush_error(f);
-	if (err && err != -EPIPE) /* a reader gone: the caller's call */
-		log_err("top: failed to write %s: %s", what, strerror(-err));
 	free(order);
 	free(t->stats[0]);
 	free(t->stats[1]);
@@ -194,7 +195,7 @@ int report_top__write_as(const struct profile *p, FILE *f, unsigned int max, con
 		fputc('\n', f);
 	}
 out_free:
-	return top_finish(&t, order, f, err, "function table");
+	return top_finish(&t, order, f, err);
 }
 
 static double absd(double x)
@@ -266,5 +267,5 @@ int report_top_diff__write(const struct profile *before, const struct profile *a
 		fputc('\n', f);
 	}
 out_free:
-	return top_finish(&t, order, f, err, "the table of changes");
+	return top_finish(&t, order, f, err);
 }
