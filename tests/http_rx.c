@@ -409,7 +409,7 @@ char *protoc_decode(const struct rx_req *q, const char *type, const char *proto)
 	require_path(source_path(PROTOS), R_OK, "OpenTelemetry's .proto files");
 	snprintf(cmd, sizeof(cmd), "exec protoc --decode=%s -I '%s' '%s/%s' < '%s'", type,
 		 source_path(PROTOS), source_path(PROTOS), proto, file);
-	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, &out, &err);
+	rc = run_sh(cmd, &out, &err);
 	cr_assert_eq(rc, 0, "protoc failed (%d): %s", rc, err);
 	free(err);
 	return out;

@@ -142,7 +142,7 @@ int promtool_check(const char *text, char **out)
 	fputs(text, f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "exec /usr/bin/promtool check metrics < '%s' 2>&1", path);
-	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, out, &err);
+	rc = run_sh(cmd, out, &err);
 	free(err);
 	return rc;
 }

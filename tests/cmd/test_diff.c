@@ -269,7 +269,7 @@ Test(diff, perf_stackcollapse_before, .timeout = 300)
 		 "perf record -q -g -F 999 -o '%s' -- '%s' " SECS " --split 3:1 >/dev/null "
 		 "</dev/null && perf script report stackcollapse -i '%s' > '%s' </dev/null",
 		 data, fixture_path("cpu_split"), data, pf);
-	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, NULL, &err);
+	rc = run_sh(cmd, NULL, &err);
 	cr_assert_eq(rc, 0, "perf failed (%d): %s", rc, err);
 	free(err);
 	text = read_file(pf, NULL);

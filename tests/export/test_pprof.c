@@ -714,7 +714,6 @@ Test(export_pprof, protoc_decodes_with_schema, .timeout = 120)
 	const char *protoc = find_in_path("protoc", NULL);
 	struct profile *p = build_profile();
 	char raw_path[4200], cmd[12800], *out = NULL, *err = NULL;
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	size_t len;
 	uint8_t *raw;
 	FILE *f;
@@ -735,7 +734,7 @@ Test(export_pprof, protoc_decodes_with_schema, .timeout = 120)
 		 "exec '%s' --proto_path='%s' --decode perftools.profiles.Profile profile.proto "
 		 "< '%s'",
 		 protoc, source_path("proto"), raw_path);
-	rc = run_cmd(argv, &out, &err);
+	rc = run_sh(cmd, &out, &err);
 	cr_assert_eq(rc, 0, "protoc --decode failed: %s", err);
 	cr_assert(strstr(out, "string_table: \"heavy\"\n"), "%s", out);
 	cr_assert(strstr(out, "period: 10000000\n"), "%s", out);

@@ -421,7 +421,7 @@ static const char *auth_file(mode_t mode)
 		 "umask 077; { echo '# scrapers'; echo; printf 'prom:'; "
 		 "openssl passwd -6 -salt s0ndesalt 'correct horse'; } > '%s' && chmod %o '%s'",
 		 path, (unsigned int)mode, path);
-	rc = run_cmd((char *const[]){"/bin/sh", "-c", cmd, NULL}, NULL, NULL);
+	rc = run_sh(cmd, NULL, NULL);
 	cr_assert_eq(rc, 0, "openssl passwd failed");
 	return path;
 }
