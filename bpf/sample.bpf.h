@@ -130,6 +130,24 @@ static __always_inline bool is_target(__u32 tgid)
 #define XOL_PAGE_SIZE 4096
 #define TRAMPOLINE_SPAN 32
 #define XOL_INSN_MAX 16
+#define INT3 0xcc
+
+/*
+ * Whether return instance @ri is the one whose function returned into the
+ * trampoline, where the thread is at @ip and @sp: its slot lies within the
+ * trampoline's three pushes of @sp. If so, *@ip and *@sp become the
+ * caller's, as after a plain ret.
+ */
+static __always_inline bool returned_by(struct return_instance *ri, __u64 *ip, __u64 *sp)
+{
+	__u64 slot = BPF_CORE_READ(ri, stack);
+
+	if (slot + 8 < *sp || slot > *sp + 16)
+		return false;
+	*ip = BPF_CORE_READ(ri, orig_ret_vaddr);
+	*sp = slot + 8;
+	return true;
+}
 
 /*
  * The user pc and sp where @task left user mode, as its code sees them.
@@ -145,9 +163,10 @@ static __always_inline bool is_target(__u32 tgid)
  *   kept beside the function's return slot in the thread's innermost
  *   pending return instance (pc = that address, sp = the slot + 8, as
  *   after a plain ret), so tag_call() also leaves that call's span, as it
- *   does once the kernel has moved the pc back. An instance whose slot is
- *   not the one just popped (more than the trampoline's three pushes
- *   away) is a caller's: the handlers have already run, nothing to undo.
+ *   does once the kernel has moved the pc back. Once the handlers have
+ *   run, until the trampoline's ret, the instance is the first of the
+ *   thread's pool of free ones (the trampoline's stack holds the address
+ *   by then, but only this trampoline's layout would say where).
  *
  * Returns whether it moved the pc.
  */
@@ -156,7 +175,7 @@ static __always_inline bool user_regs(struct task_struct *task, __u64 *ip, __u64
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct return_instance *ri;
 	struct uprobe_task *utask;
-	__u64 base, xol, slot;
+	__u64 base, xol;
 
 	*ip = PT_REGS_IP_CORE(regs);
 	*sp = PT_REGS_SP_CORE(regs);
@@ -174,14 +193,31 @@ static __always_inline bool user_regs(struct task_struct *task, __u64 *ip, __u64
 	if (*ip - base >= TRAMPOLINE_SPAN)
 		return false;
 	ri = BPF_CORE_READ(utask, return_instances);
-	if (!ri)
+	if (ri && returned_by(ri, ip, sp))
+		return true;
+	/* Its handlers have run: the instance is back in the pool (Linux 6.14). */
+	if (!bpf_core_field_exists(utask->ri_pool))
 		return false;
-	slot = BPF_CORE_READ(ri, stack);
-	if (slot + 8 < *sp || slot > *sp + 16)
+	ri = BPF_CORE_READ(utask, ri_pool);
+	return ri && returned_by(ri, ip, sp);
+}
+
+/*
+ * Whether user pc @ip of @task (which has hit uprobes) is one byte past an
+ * int3 and not at one: SONDE_SAMPLE_AT_INT3. A thread trapped on a
+ * uprobe keeps that pc until the kernel handles the trap on its way back
+ * to user mode, and a tick held off by the trap lands there: on a hot
+ * probe, most of its samples. At the probe itself, once the kernel has
+ * moved the pc back, both bytes may be int3 (a compiler's int3 padding
+ * before the function): not flagged.
+ */
+static __always_inline bool at_int3(struct task_struct *task, __u64 ip)
+{
+	__u8 b[2];
+
+	if (!BPF_CORE_READ(task, utask) || !BPF_CORE_READ(task, mm, uprobes_state.xol_area))
 		return false;
-	*ip = BPF_CORE_READ(ri, orig_ret_vaddr);
-	*sp = slot + 8;
-	return true;
+	return !bpf_probe_read_user(b, sizeof(b), (void *)(ip - 1)) && b[0] == INT3 && b[1] != INT3;
 }
 
 /*
@@ -205,7 +241,8 @@ static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
 	 * for a tick in user mode, the syscall's caller for one in the kernel.
 	 */
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	user_regs(task, &s->user_ip, &s->user_sp);
+	if (!user_regs(task, &s->user_ip, &s->user_sp) && at_int3(task, s->user_ip))
+		s->flags |= SONDE_SAMPLE_AT_INT3;
 	s->user_bp = PT_REGS_FP_CORE(regs);
 	sp = s->user_sp;
 	if (!sp)
@@ -237,7 +274,6 @@ static __always_inline void tag_call(struct sonde_sample *s)
 	s->trace_id_hi = 0;
 	s->trace_id_lo = 0;
 	s->func_id = 0;
-	s->pad = 0;
 	if (!tag_calls || !tid)
 		return;
 	t = callstack_find(&calls, calls_slot_mask, tid);
@@ -287,6 +323,7 @@ static __always_inline void sample_init(struct sonde_sample *s, __u64 value, __u
 	s->stack_err = 0;
 	s->value = value;
 	s->addr = addr;
+	s->flags = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	tag_call(s);
 }
@@ -294,10 +331,12 @@ static __always_inline void sample_init(struct sonde_sample *s, __u64 value, __u
 /*
  * Put back, in the stack snapshot at byte @off of ips[] (@len bytes from
  * user_sp up), the return addresses the uprobe program's return probes
- * replaced with their trampoline: the frames of the thread's probed calls
- * whose return slot the snapshot holds (tag_calls, x86).
+ * replaced with the uretprobe trampoline: the frames of the thread's
+ * probed calls whose return slot the snapshot holds (tag_calls, x86).
+ * Read at each entry, they also cover the kernel's window between taking
+ * over a return slot and listing it (restore_returns()).
  */
-static __always_inline void restore_returns(struct sonde_sample *s, __u32 off, __u32 len)
+static __always_inline void restore_own_returns(struct sonde_sample *s, __u32 off, __u32 len)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), d;
 	struct thread_stack *t;
@@ -325,6 +364,54 @@ static __always_inline void restore_returns(struct sonde_sample *s, __u32 off, _
 		if (at > STACK_OFF_MAX)
 			continue;
 		*(__u64 *)((char *)s->ips + at) = f->ret;
+	}
+}
+
+/* Pending returns looked at per sample (the kernel allows 64 nested ones). */
+#define RETURNS_MAX 32
+
+/*
+ * Put back, in the stack snapshot at byte @off of ips[] (@len bytes from
+ * user_sp up), the return addresses that return probes replaced with the
+ * uretprobe trampoline, sonde's own or any other tool's: the unwinder
+ * could not get past a frame returning into the [uprobes] page. The
+ * kernel keeps each pending return of the thread, innermost first, with
+ * the slot it took over (the sp at the function's entry) and the address
+ * it held; a slot is written back only while it still holds the
+ * trampoline.
+ */
+static __always_inline void restore_returns(struct sonde_sample *s, __u32 off, __u32 len)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct return_instance *ri;
+	struct uprobe_task *utask;
+	__u64 tramp;
+
+	restore_own_returns(s, off, len);
+	if (!s->user_sp)
+		return;
+	utask = BPF_CORE_READ(task, utask);
+	if (!utask)
+		return;
+	ri = BPF_CORE_READ(utask, return_instances);
+	if (!ri)
+		return;
+	tramp = (__u64)BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	for (int i = 0; i < RETURNS_MAX && ri; i++) {
+		struct return_instance *cur = ri;
+		__u64 slot = BPF_CORE_READ(cur, stack), o = slot - s->user_sp, at;
+		__u64 *p;
+
+		ri = BPF_CORE_READ(cur, next);
+		if (slot < s->user_sp || o + 8 > len || (o & 7))
+			continue;
+		at = off + o;
+		barrier_var(at);
+		if (at > STACK_OFF_MAX)
+			continue;
+		p = (__u64 *)((char *)s->ips + at);
+		if (*p == tramp)
+			*p = BPF_CORE_READ(cur, orig_ret_vaddr);
 	}
 }
 

@@ -495,6 +495,7 @@ static __always_inline void send_stack(struct pt_regs *ctx, __u64 id, __u64 ts)
 	s->stack_err = 0;
 	s->value = 0;
 	s->addr = 0;
+	s->flags = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	ubytes = bpf_get_stack(ctx, s->ips, SONDE_MAX_STACK * sizeof(__u64), BPF_F_USER_STACK);
 	if (ubytes < 0) {

@@ -84,10 +84,19 @@ struct sonde_sample {
 	__u64 trace_id_hi;
 	__u64 trace_id_lo;
 	__u32 func_id;
-	__u32 pad;
+	__u32 flags; /* SONDE_SAMPLE_* */
 	/* The ips, then the stack snapshot; a page of slack keeps BPF's bounds simple. */
 	__u64 ips[2 * SONDE_MAX_STACK + (SONDE_MAX_STACK_BYTES + SONDE_PAGE_SIZE) / 8];
 };
+
+/*
+ * user_ip is one byte past an int3 (and not at one), in a process that has
+ * hit uprobes: maybe a thread trapped on a uprobe whose handlers have not
+ * run, the probed instruction not run either (its pc is the probe's
+ * address), maybe one that has run it, emulated, and goes on from the
+ * next byte. The unwinder tells them apart.
+ */
+#define SONDE_SAMPLE_AT_INT3 1u
 
 #define SONDE_SAMPLE_HDR_SIZE 136
 #define SONDE_SAMPLE_SIZE(nr, stack_len) \

@@ -360,6 +360,7 @@ static unsigned int unwind_user(struct stacks *st, const struct sonde_sample *s,
 		.bp = s->user_bp,
 		.stack = s->ips + s->kstack_nr + s->ustack_nr,
 		.stack_len = s->stack_len,
+		.at_int3 = s->flags & SONDE_SAMPLE_AT_INT3,
 	};
 	struct unwind_result res;
 	uint64_t t0;

@@ -301,6 +301,7 @@ static unsigned int unwind_now(struct tls *t, const struct sonde_sample *s, uint
 		.bp = s->user_bp,
 		.stack = s->ips + s->ustack_nr,
 		.stack_len = s->stack_len,
+		.at_int3 = s->flags & SONDE_SAMPLE_AT_INT3,
 	};
 	struct unwind_result res;
 	int n;

@@ -950,6 +950,31 @@ static int step_fp(const struct regs *cur, struct regs *next, const struct snap 
 	return 0;
 }
 
+/*
+ * Whether the innermost frame, at @pc exactly, unwinds by CFI to a return
+ * address in mapped code (unwind_input.at_int3).
+ */
+static bool leaf_unwinds(struct unwinder *u, pid_t pid, struct pid_maps *p, uint64_t pc,
+			 const struct regs *cur, const struct snap *s)
+{
+	const struct procmap *m = pid_find(u, p, pc);
+	struct cfi_file *f = m ? file_get(u, pid, m) : NULL;
+	bool outermost = false, signal = false;
+	struct regs next;
+	uint64_t vaddr;
+	int err = -ENOENT;
+
+	if (!f || file_vaddr(f, m, pc, &vaddr))
+		return false;
+	if (f->eh)
+		err = step_cfi(u, f, f->eh, vaddr, cur, &next, s, &outermost, &signal);
+	if (err == -ENOENT && f->dbg)
+		err = step_cfi(u, f, f->dbg, vaddr, cur, &next, s, &outermost, &signal);
+	if (err || outermost || signal || !reg_known(&next, REG_RA))
+		return false;
+	return procmaps__find(&p->maps, next.r[REG_RA] - 1) != NULL;
+}
+
 int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *in, uint64_t *ips,
 		     unsigned int max, struct unwind_result *res)
 {
@@ -972,6 +997,16 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *i
 	reg_set(&cur, REG_RA, in->ip);
 	reg_set(&cur, REG_RSP, in->sp);
 	reg_set(&cur, REG_RBP, in->bp);
+	/*
+	 * Trapped on a uprobe's int3, the probed instruction not run: the
+	 * CFI one byte on (after a push, say) reads the return address from
+	 * the wrong slot. Where both pcs unwind, the one the thread reported.
+	 */
+	if (in->at_int3 && !leaf_unwinds(u, pid, p, in->ip, &cur, &s) &&
+	    leaf_unwinds(u, pid, p, in->ip - 1, &cur, &s)) {
+		reg_set(&cur, REG_RA, in->ip - 1);
+		u->stats.int3_pcs++;
+	}
 	res->end = UNWIND_END_DEPTH;
 	while (n < max) {
 		uint64_t pc = cur.r[REG_RA];

@@ -14,6 +14,7 @@
 #ifndef SONDE_UNWIND_H
 #define SONDE_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,13 @@ struct unwind_input {
 	uint64_t ip, sp, bp;
 	const void *stack; /* copy of [sp, sp + stack_len) */
 	size_t stack_len;
+	/*
+	 * ip is one byte past an int3 (SONDE_SAMPLE_AT_INT3): when the frame
+	 * at ip - 1 unwinds to a return address in code and the frame at ip
+	 * does not, the thread is trapped on a uprobe, its probed instruction
+	 * not run, and ip - 1 is its pc.
+	 */
+	bool at_int3;
 };
 
 /* Why the walk stopped. */
@@ -91,6 +99,7 @@ struct unwinder_stats {
 	uint64_t files_failed; /* ELF files that could not be opened or parsed */
 	uint64_t maps_reads;
 	uint64_t frame_hits; /* CFI lookups answered by the frame cache */
+	uint64_t int3_pcs;   /* leaf pcs moved back onto a uprobe's int3 (at_int3) */
 };
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *st);
 

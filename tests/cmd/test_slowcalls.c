@@ -10,9 +10,12 @@
  * the very spans of the spans file. Samples in the kernel's own uprobe
  * code keep the probed program's stack.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -325,8 +328,8 @@ Test(slowcalls, every_sample_names_its_call, .timeout = 120)
  * is in the single step of its first instruction out of line (under
  * asm_exc_debug) or in its return. Before, 182 of 199 samples read
  * main;a;[uprobes]: b and c were lost, the leaf pc in a page with no CFI.
- * What remains is the trampoline after its handlers ran, at the syscall's
- * exit: ~1 %.
+ * At most 1 % may still lose a frame (a tick between two steps of the
+ * kernel's own bookkeeping).
  */
 Test(slowcalls, stacks_through_the_uprobe_page, .timeout = 60)
 {
@@ -364,7 +367,99 @@ Test(slowcalls, stacks_through_the_uprobe_page, .timeout = 60)
 	cr_assert_geq(in_a, total * 8 / 10, "%s", cpu);
 	cr_assert_geq(through_b, in_a * 95 / 100, "a() calls nothing but b():\n%s", cpu);
 	cr_assert_geq(folded_sum(cpu, ";a;b;c;asm_exc_debug_[k]"), in_a / 2, "%s", cpu);
-	cr_assert_eq(folded_sum(cpu, "[unknown]"), 0, "%s", cpu);
+	cr_assert_leq(folded_sum(cpu, "[unknown]"), total / 100, "%s", cpu);
+	free(cpu);
+	free(out);
+	free(err);
+}
+
+/* Samples of stacks holding frame @f (";f;" inside, or ";f" at the leaf). */
+static uint64_t with_frame(const char *folded, const char *f)
+{
+	char mid[64], leaf[64];
+
+	snprintf(mid, sizeof(mid), "%s;", f);
+	snprintf(leaf, sizeof(leaf), "%s ", f);
+	return folded_sum(folded, mid) + folded_sum(folded, leaf);
+}
+
+/* Whether process @pid has hit a uprobe: its [uprobes] page is mapped. */
+static bool has_uprobes_page(pid_t pid)
+{
+	char path[64], *maps;
+	bool yes;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = read_file(path, NULL);
+	yes = maps && strstr(maps, "[uprobes]");
+	free(maps);
+	return yes;
+}
+
+/*
+ * Another tool's return probe on the sampled program: bpftrace keeps a
+ * uretprobe on trace_chain's a(), 100 000 calls a second, while sonde
+ * record samples it. Every stack in a() is whole: a pc one byte past the
+ * probe's int3 with the push it replaced not run (most of the samples:
+ * the tick lands when the trap is left), a return slot holding bpftrace's
+ * trampoline, a return on its way through it. Before, 57 of 641 samples
+ * in a() had main under them, and 182 of 996 an [unknown] frame; now
+ * 95-98 % and 1-3 %.
+ */
+Test(slowcalls, stacks_under_another_tools_uretprobe, .timeout = 90)
+{
+	char probe[600], folded[256], pid_s[16], *out, *err, *cpu;
+	uint64_t total, in_a, under_main;
+	pid_t chain, bt;
+	int rc, st;
+
+	require_bpf();
+	require_path("/usr/bin/bpftrace", X_OK, "bpftrace");
+	snprintf(probe, sizeof(probe), "uretprobe:%s:a { @n = count(); }",
+		 fixture_path("trace_chain"));
+	snprintf(folded, sizeof(folded), "%s/other.folded", test_tmpdir());
+	chain = spawn((char *const[]){(char *)fixture_path("trace_chain"), "8", NULL}, "/dev/null",
+		      "/dev/null");
+	bt = spawn((char *const[]){"/usr/bin/bpftrace", "-e", probe, NULL}, "/dev/null",
+		   "/dev/null");
+	for (int i = 0; i < 200 && !has_uprobes_page(chain); i++)
+		usleep(50 * 1000);
+	cr_assert(has_uprobes_page(chain), "bpftrace's uretprobe never hit");
+	snprintf(pid_s, sizeof(pid_s), "%d", chain);
+	char *argv[] = {(char *)sonde_bin(),
+			"record",
+			"-p",
+			pid_s,
+			"-F",
+			"999",
+			"-d",
+			"1",
+			"-o",
+			folded,
+			NULL};
+	rc = run_cmd(argv, &out, &err);
+	kill(bt, SIGINT);
+	kill(chain, SIGKILL);
+	waitpid(bt, &st, 0);
+	waitpid(chain, &st, 0);
+	cr_assert_eq(rc, 0, "sonde record failed (%d): %s", rc, err);
+	cpu = read_file(folded, NULL);
+	cr_assert_not_null(cpu, "no folded output: %s", err);
+	total = folded_sum(cpu, "");
+	in_a = with_frame(cpu, ";a");
+	under_main = with_frame(cpu, ";main;a");
+	cr_log_info("%llu samples, %llu in a(), %llu of them under main, %llu [unknown]",
+		    (unsigned long long)total, (unsigned long long)in_a,
+		    (unsigned long long)under_main,
+		    (unsigned long long)folded_sum(cpu, "[unknown]"));
+	cr_assert_geq(in_a, total / 2, "%s", cpu);
+	/*
+	 * What is left (2 %): the kernel has put its trampoline in the return
+	 * slot and not yet listed the return, so the address it replaced is
+	 * nowhere sonde can read; those stacks go on from [unknown].
+	 */
+	cr_assert_geq(under_main, in_a * 90 / 100, "stacks in a() without main:\n%s", cpu);
+	cr_assert_leq(folded_sum(cpu, "[unknown]"), total * 6 / 100, "%s", cpu);
 	free(cpu);
 	free(out);
 	free(err);
