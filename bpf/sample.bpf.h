@@ -179,6 +179,9 @@ static __always_inline bool user_regs(struct task_struct *task, __u64 *ip, __u64
 
 	*ip = PT_REGS_IP_CORE(regs);
 	*sp = PT_REGS_SP_CORE(regs);
+	/* A kernel built without uprobes has none of this (the branch goes at load). */
+	if (!bpf_core_field_exists(task->utask))
+		return false;
 	utask = BPF_CORE_READ(task, utask);
 	if (!utask)
 		return false;
@@ -215,7 +218,8 @@ static __always_inline bool at_int3(struct task_struct *task, __u64 ip)
 {
 	__u8 b[2];
 
-	if (!BPF_CORE_READ(task, utask) || !BPF_CORE_READ(task, mm, uprobes_state.xol_area))
+	if (!bpf_core_field_exists(task->utask) || !BPF_CORE_READ(task, utask) ||
+	    !BPF_CORE_READ(task, mm, uprobes_state.xol_area))
 		return false;
 	return !bpf_probe_read_user(b, sizeof(b), (void *)(ip - 1)) && b[0] == INT3 && b[1] != INT3;
 }
@@ -389,6 +393,8 @@ static __always_inline void restore_returns(struct sonde_sample *s, __u32 off, _
 
 	restore_own_returns(s, off, len);
 	if (!s->user_sp)
+		return;
+	if (!bpf_core_field_exists(task->utask))
 		return;
 	utask = BPF_CORE_READ(task, utask);
 	if (!utask)
