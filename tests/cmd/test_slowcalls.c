@@ -328,7 +328,7 @@ Test(slowcalls, every_sample_names_its_call, .timeout = 120)
  * is in the single step of its first instruction out of line (under
  * asm_exc_debug) or in its return. Before, 182 of 199 samples read
  * main;a;[uprobes]: b and c were lost, the leaf pc in a page with no CFI.
- * At most 1 % may still lose a frame (a tick between two steps of the
+ * At most 2 % may still lose a frame (a tick between two steps of the
  * kernel's own bookkeeping).
  */
 Test(slowcalls, stacks_through_the_uprobe_page, .timeout = 60)
@@ -365,7 +365,7 @@ Test(slowcalls, stacks_through_the_uprobe_page, .timeout = 60)
 		    (unsigned long long)total, (unsigned long long)in_a,
 		    (unsigned long long)through_b, (unsigned long long)folded_sum(cpu, ";a;b;c"));
 	cr_assert_geq(in_a, total * 8 / 10, "%s", cpu);
-	cr_assert_geq(through_b, in_a * 95 / 100, "a() calls nothing but b():\n%s", cpu);
+	cr_assert_geq(through_b, in_a * 98 / 100, "a() calls nothing but b():\n%s", cpu);
 	cr_assert_geq(folded_sum(cpu, ";a;b;c;asm_exc_debug_[k]"), in_a / 2, "%s", cpu);
 	cr_assert_leq(folded_sum(cpu, "[unknown]"), total / 100, "%s", cpu);
 	free(cpu);
