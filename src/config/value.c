@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/suggest.h"
+#include "base/utf8.h"
 #include "config/scalar.h"
 #include "config/schema.h"
 
@@ -273,6 +274,14 @@ int cfg_value_add(struct cfg_value *v, const char *mkey, const char *s, char *wh
 	int err;
 
 	why[0] = '\0';
+	/*
+	 * YAML, OTLP and pprof strings are UTF-8: a flag's or a variable's
+	 * bytes that are not would not load back or export.
+	 */
+	if (!utf8_valid(s) || (mkey && !utf8_valid(mkey))) {
+		snprintf(why, len, "not valid UTF-8");
+		return -EINVAL;
+	}
 	if (count(v) >= CFG_LIST_MAX) {
 		snprintf(why, len, "more than %d entries", CFG_LIST_MAX);
 		return -EINVAL;
@@ -462,14 +471,15 @@ int cfg_value_store(struct cfg_value *v, struct agent_config *c, const struct cf
 	return 0;
 }
 
-/* Characters YAML would read back as something else: line breaks, a BOM. */
+/*
+ * Characters YAML would read back as something else (line breaks, a BOM)
+ * or not at all (the non-characters; the C1 controls are cfg_quote()'s).
+ */
 static const struct {
 	const char *utf8, *escape;
 } yaml_specials[] = {
-	{"\xc2\x85", "\\N"},
-	{"\xe2\x80\xa8", "\\L"},
-	{"\xe2\x80\xa9", "\\P"},
-	{"\xef\xbb\xbf", "\\uFEFF"},
+	{"\xc2\x85", "\\N"},	     {"\xe2\x80\xa8", "\\L"},	  {"\xe2\x80\xa9", "\\P"},
+	{"\xef\xbb\xbf", "\\uFEFF"}, {"\xef\xbf\xbe", "\\uFFFE"}, {"\xef\xbf\xbf", "\\uFFFF"},
 };
 
 /* The length of a special sequence at @s, its escape in *@escape; or 0. */
@@ -497,6 +507,12 @@ void cfg_quote(const char *s, FILE *f)
 		if (n) {
 			fputs(escape, f);
 			s += n;
+			continue;
+		}
+		/* U+0080-U+009F: YAML allows no C1 control in a stream. */
+		if (ch == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+			fprintf(f, "\\x%02x", (unsigned char)s[1]);
+			s += 2;
 			continue;
 		}
 		if (ch == '"' || ch == '\\')

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "decode/content.h"
+#include "base/utf8.h"
 
 void content_init(struct content *c, struct dmem *m, const struct redactor *r, size_t msg_cap,
 		  size_t total_cap)
@@ -82,29 +83,6 @@ void content_finish(struct content *c, unsigned int slot, const char *s, size_t 
 	sl->finish[len] = '\0';
 }
 
-/* Length of a valid UTF-8 sequence at @s, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		need = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		need = 4;
-	else
-		return 0;
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return need;
-}
-
 int json_escape_append(struct dbuf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -119,7 +97,7 @@ int json_escape_append(struct dbuf *b, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		if (ch >= 0x80 && (n = utf8_len(p + i, len - i))) {
+		if (ch >= 0x80 && (n = utf8_seq_len(p + i, len - i))) {
 			i += n;
 			continue;
 		}

@@ -20,6 +20,7 @@
 #include "export/sample_type.h"
 #include "export/transport.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "model/profile.h"
 
 #define NS_PER_S 1000000000ull
@@ -46,36 +47,6 @@ static bool alnum(unsigned char c)
 static bool space(unsigned char c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-/* Length of the UTF-8 sequence at @s (at most @n bytes), 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, past U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 /* Append @c to @buf at *@n if it fits; false once it does not. */
@@ -126,7 +97,7 @@ static bool put_value(char *buf, size_t len, size_t *n, const char *value)
 	while (e > s && space(e[-1]))
 		e--;
 	while (s < e) {
-		size_t l = utf8_len(s, (size_t)(e - s));
+		size_t l = utf8_seq_len(s, (size_t)(e - s));
 
 		if (l == 1 && (*s < 0x20 || *s == 0x7f || strchr(",{}=", *s)))
 			l = 0;

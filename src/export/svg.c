@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/outfile.h"
 #include "base/strpool.h"
+#include "base/utf8.h"
 
 #define DEFAULT_WIDTH 1200
 #define MIN_SVG_WIDTH 200
@@ -354,33 +355,15 @@ static int build_tree(const struct profile *p, const struct profile *before, str
 	return link_children(t);
 }
 
-/* Decoded length of a valid UTF-8 sequence at @s, or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s)
+/* The length of a UTF-8 sequence XML can carry at @s (at most @n bytes), or 0. */
+static size_t xml_char_len(const unsigned char *s, size_t n)
 {
-	unsigned char c = s[0];
+	size_t len = utf8_seq_len(s, n);
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
-			return 0; /* overlong, or a surrogate */
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		/* U+FFFE and U+FFFF are not XML characters. */
-		if (c == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-			return 0;
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		return 4;
-	}
-	return 0;
+	/* U+FFFE and U+FFFF are not XML characters. */
+	if (len == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+		return 0;
+	return len;
 }
 
 /*
@@ -412,8 +395,8 @@ static void xml_put(FILE *f, const char *str, size_t max)
 			fputs("&apos;", f);
 			break;
 		default:
-			n = utf8_len(s + i);
-			if (!n || s[i] < 0x20 || s[i] == 0x7f || i + n > max) {
+			n = xml_char_len(s + i, max - i);
+			if (!n || s[i] < 0x20 || s[i] == 0x7f) {
 				fputc('?', f);
 				break;
 			}

@@ -760,6 +760,47 @@ Test(agent_config, print_reads_back)
 	agent_config__free(b);
 }
 
+/*
+ * Values YAML must escape to read them back: C1 controls (the fuzzer's
+ * "\x81" came out raw and did not load), NEL, the line and paragraph
+ * separators, a BOM, the non-characters.
+ */
+Test(agent_config, print_escapes_what_yaml_cannot_carry)
+{
+	const char *yaml =
+		FILES_ON "service:\n  labels: {a: \"\\x81\\x9f\\N\\L\\P\\uFEFF\\uFFFE\\uFFFFz\"}\n";
+	struct agent_config *a = load_ok(&(struct input){.yaml = yaml});
+	char *text = print(a);
+	struct agent_config *b = load_ok(&(struct input){.yaml = text});
+	const char *keys[8];
+
+	cr_assert(strstr(text, "\"a\": \"\\x81\\x9f\\N\\L\\P\\uFEFF\\uFFFE\\uFFFFz\""), "%s", text);
+	cr_expect_eq(agent_config__diff(a, b, keys, 8), 0, "first differing key: %s", keys[0]);
+	free(text);
+	agent_config__free(a);
+	agent_config__free(b);
+}
+
+/* Bytes that are not UTF-8 cannot be YAML, OTLP or pprof strings: refused where they come in. */
+Test(agent_config, error_not_utf8)
+{
+	static const struct agent_config_flag flags[] = {
+		{"service.name",
+		 "a\xff"
+		 "b",
+		 "--service.name"},
+		{"service.labels", "k\xc0\x80=v", "--service.labels"},
+	};
+	char *envp[] = {"SONDE_EXPORTERS_FILES_DIRECTORY=/tmp/\xed\xa0\x80", NULL};
+
+	load_fails(
+		&(struct input){FILES_ON, NULL, flags, 2, envp},
+		"config: env SONDE_EXPORTERS_FILES_DIRECTORY: exporters.files.directory: not valid "
+		"UTF-8\n"
+		"config: flag --service.name: service.name: not valid UTF-8\n"
+		"config: flag --service.labels: service.labels: not valid UTF-8\n");
+}
+
 /* Reloads */
 
 Test(agent_config, reload_keeps_old_on_error)

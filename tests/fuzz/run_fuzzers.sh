@@ -28,6 +28,7 @@ for t in "${targets[@]}"; do
 	esac
 	if ! env "${env[@]}" FUZZ_TARGET=$t TMPDIR="$work" "$fuzzer" -max_total_time="$secs" -max_len=$max_len \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/$t-" \
+		-error_exitcode=1 -timeout_exitcode=1 \
 		"$work/$t" "$corpus/$t" >"$log" 2>&1; then
 		echo "fuzz: $t FAILED" >&2
 		tail -40 "$log" >&2
