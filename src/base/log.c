@@ -9,6 +9,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "base/jsonstr.h"
 #include "base/log.h"
 
 static enum log_level cur_level = LOG_WARN;
@@ -47,22 +48,6 @@ int log_parse_format(const char *s, enum log_format *out)
 	return 0;
 }
 
-static void json_escape(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-}
-
 /* OpenTelemetry's SeverityNumber and short name of each level. */
 static const struct {
 	int number;
@@ -93,7 +78,7 @@ static size_t subsystem_len(const char *msg)
 static void emit_figure(FILE *out, const struct log_figure *f, bool first)
 {
 	fprintf(out, "%s{\"key\":\"", first ? "" : ",");
-	json_escape(out, f->key);
+	json_put_chars(out, f->key);
 	if (f->is_double)
 		/* %.17g reads back as the same double; JSON has no NaN or Inf. */
 		fprintf(out, "\",\"value\":{\"doubleValue\":%.17g}}",
@@ -113,7 +98,7 @@ static void put_json(FILE *out, enum log_level level, const char *buf, const str
 		"{\"timeUnixNano\":\"%lld%09ld\",\"severityNumber\":%d,\"severityText\":\"%s\","
 		"\"body\":{\"stringValue\":\"",
 		(long long)ts.tv_sec, ts.tv_nsec, severities[level].number, severities[level].text);
-	json_escape(out, buf);
+	json_put_chars(out, buf);
 	fputs("\"}", out);
 	if (sub || nfig)
 		fputs(",\"attributes\":[", out);

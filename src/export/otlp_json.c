@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "export/otlp_json.h"
+#include "base/jsonstr.h"
 #include "export/resource.h"
 #include "model/spans.h"
 
@@ -51,39 +52,13 @@ int otlp_json__add_process(struct otlp_json *x, int pid, const char *exe_path, c
 	return resources__add_process(x->res, &p);
 }
 
-/*
- * A JSON string: '"' and '\\' escaped, control bytes as \u00XX, UTF-8 as
- * is. Runs of plain bytes go out in one fwrite: a byte at a time (a locked
- * stdio call each) was a third of the collector's time at 80 K spans/s.
- */
-static void json_string(FILE *f, const char *s)
-{
-	const char *run;
-
-	fputc('"', f);
-	while (s && *s) {
-		for (run = s; *s && *s != '"' && *s != '\\' && (unsigned char)*s >= 0x20; s++)
-			;
-		if (s > run)
-			fwrite(run, 1, (size_t)(s - run), f);
-		if (!*s)
-			break;
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		s++;
-	}
-	fputc('"', f);
-}
-
 static void json_attr(FILE *f, const char *key, const char *str, int64_t ival, bool first)
 {
 	fputs(first ? "{\"key\":" : ",{\"key\":", f);
-	json_string(f, key);
+	json_put_string(f, key);
 	if (str) {
 		fputs(",\"value\":{\"stringValue\":", f);
-		json_string(f, str);
+		json_put_string(f, str);
 		fputs("}}", f);
 	} else {
 		/* int64 is a decimal string in OTLP-JSON, as in protobuf's JSON mapping. */
@@ -96,7 +71,7 @@ static void json_own_attr(FILE *f, const struct span_attr *a)
 {
 	if (a->type == SPAN_ATTR_DOUBLE) {
 		fputs(",{\"key\":", f);
-		json_string(f, a->key);
+		json_put_string(f, a->key);
 		/* %.17g reads back as the same double. */
 		fprintf(f, ",\"value\":{\"doubleValue\":%.17g}}", isfinite(a->d) ? a->d : 0.0);
 		return;
@@ -107,11 +82,11 @@ static void json_own_attr(FILE *f, const struct span_attr *a)
 		return;
 	}
 	fputs(",{\"key\":", f);
-	json_string(f, a->key);
+	json_put_string(f, a->key);
 	fputs(",\"value\":{\"arrayValue\":{\"values\":[", f);
 	for (uint32_t i = 0; i < a->nstrs; i++) {
 		fputs(i ? ",{\"stringValue\":" : "{\"stringValue\":", f);
-		json_string(f, a->strs[i]);
+		json_put_string(f, a->strs[i]);
 		fputc('}', f);
 	}
 	fputs("]}}}", f);
@@ -166,7 +141,7 @@ int otlp_json__write(struct otlp_json *x, FILE *f, const struct span_record *s)
 	if (s->parent_span_id)
 		fprintf(f, "\"parentSpanId\":\"%016" PRIx64 "\",", s->parent_span_id);
 	fputs("\"name\":", f);
-	json_string(f, s->name);
+	json_put_string(f, s->name);
 	fprintf(f,
 		",\"kind\":%u,\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64
 		"\",\"attributes\":[",

@@ -19,6 +19,7 @@
 #include "export/pyroscope.h"
 #include "export/sample_type.h"
 #include "export/transport.h"
+#include "base/jsonstr.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "model/profile.h"
@@ -225,29 +226,15 @@ static char *pct_encode(const char *s)
 
 /* ---- the request ------------------------------------------------------ */
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 /* One sample_type_config entry: sonde's description, or the unit as recorded. */
 static void config_entry(FILE *f, bool first, const char *type, const char *unit)
 {
 	const struct sample_type_desc *d = sample_type_desc(type);
 
 	fputs(first ? "" : ",", f);
-	json_string(f, type);
+	json_put_string(f, type);
 	fputs(":{\"units\":", f);
-	json_string(f, d ? d->pyroscope_units : unit);
+	json_put_string(f, d ? d->pyroscope_units : unit);
 	fprintf(f, ",\"aggregation\":\"%s\",\"cumulative\":false,\"sampled\":%s}",
 		d ? d->aggregation : "sum", d && d->sampled ? "true" : "false");
 }
