@@ -48,3 +48,21 @@ bool utf8_valid(const char *s)
 	}
 	return true;
 }
+
+bool utf8_scrub(char *s, size_t n)
+{
+	unsigned char *p = (unsigned char *)s;
+	bool changed = false;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_seq_len(p + i, n - i);
+
+		if (!len) {
+			p[i++] = '?';
+			changed = true;
+			continue;
+		}
+		i += len;
+	}
+	return changed;
+}

@@ -32,6 +32,7 @@
 #include "export/resource.h"
 #include "export/transport.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "model/metrics.h"
 #include "model/spans.h"
 
@@ -369,12 +370,18 @@ static size_t attrs_size(const struct span_record *s)
 	return n;
 }
 
+/*
+ * @s, cut at STR_MAX, as a protobuf string may be: UTF-8 (a target's
+ * names need not be, a cut may split a character, and a collector refuses
+ * the whole request for one bad byte).
+ */
 static char *put_str(char *p, const char *s)
 {
 	size_t n = strnlen(s ? s : "", STR_MAX);
 
 	memcpy(p, s ? s : "", n);
 	p[n] = '\0';
+	utf8_scrub(p, n);
 	return p + n + 1;
 }
 
@@ -443,13 +450,7 @@ int otlp__push_span(struct otlp *x, const struct span_record *s)
 	r->samples_mask = s->samples_mask;
 	r->pad = 0;
 	memcpy(r->samples, s->samples, sizeof(r->samples));
-	memcpy(r->str, name, nl);
-	r->str[nl] = '\0';
-	memcpy(r->str + nl + 1, path, pl);
-	r->str[nl + 1 + pl] = '\0';
-	memcpy(r->str + nl + 1 + pl + 1, src, sl);
-	r->str[nl + 1 + pl + 1 + sl] = '\0';
-	put_attrs(r->str + nl + 1 + pl + 1 + sl + 1, s);
+	put_attrs(put_str(put_str(put_str(r->str, name), path), src), s);
 	x->head = pos + need;
 	x->used += need;
 	/* A full batch is worth waking the sender for; fewer wait for the tick. */

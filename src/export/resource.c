@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/utf8.h"
 #include "export/otel_env.h"
 #include "export/resource.h"
 #include "model/spans.h"
@@ -59,6 +60,9 @@ static int attrs_set(struct res_attrs *a, const char *key, const char *str, int6
 
 	if (str && !(s = strdup(str)))
 		return -ENOMEM;
+	/* OTLP strings are UTF-8; a target's exe name and command line need not be. */
+	if (s)
+		utf8_scrub(s, strlen(s));
 	for (size_t i = 0; i < a->n; i++) {
 		if (strcmp(a->a[i].key, key))
 			continue;
@@ -76,6 +80,7 @@ static int attrs_set(struct res_attrs *a, const char *key, const char *str, int6
 		free(s);
 		return -ENOMEM;
 	}
+	utf8_scrub(k, strlen(k));
 	a->a[a->n++] = (struct res_attr){.key = k, .str = s, .ival = ival};
 	return 0;
 }

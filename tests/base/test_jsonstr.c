@@ -99,3 +99,20 @@ Test(jsonstr, utf8_valid)
 	cr_expect(!utf8_valid("\xf8\x88\x80\x80\x80"));
 	cr_expect(!utf8_valid("\xe2\x82"));
 }
+
+Test(jsonstr, utf8_scrub)
+{
+	char a[] = "ok \xc3\xa9",
+	     b[] = "a\xff"
+		   "b\xc0\x80"
+		   "c\xe2\x82",
+	     c[] = "\xf0\x9f\x94\xa5";
+
+	cr_expect(!utf8_scrub(a, strlen(a)));
+	cr_expect_str_eq(a, "ok \xc3\xa9");
+	cr_expect(utf8_scrub(b, strlen(b)));
+	cr_expect_str_eq(b, "a?b??c??");
+	/* A cut through a character: the part left is scrubbed. */
+	cr_expect(utf8_scrub(c, 3));
+	cr_expect_str_eq(c, "???\xa5");
+}

@@ -24,6 +24,7 @@
 #include "helpers.h"
 #include "http_rx.h"
 #include "otlp_collector_trace.pb-c.h"
+#include "base/utf8.h"
 #include "export/otlp.h"
 #include "model/metrics.h"
 #include "model/spans.h"
@@ -1161,17 +1162,30 @@ Test(export_otlp, headers_from_env)
 	rx_free(&r);
 }
 
+/*
+ * A long name is cut, not dropped; and protobuf strings must be UTF-8 (a
+ * Go collector refuses the whole request otherwise): a target's exe name
+ * that is not, and a cut through a character, come out with '?' for each
+ * bad byte.
+ */
 Test(export_otlp, long_strings_are_cut_not_dropped)
 {
-	struct otlp_opts o = {0};
+	struct otlp_opts o = {.pid = 4242,
+			      .exe_name = "my\xff\xc0"
+					  "pp"};
 	struct span_record s = numbered(0);
 	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req;
+	const Opentelemetry__Proto__Resource__V1__Resource *res;
 	char *longname = malloc(10000);
+	const char *got;
 	struct rx r = {0};
 	struct otlp *x;
 
+	clear_env();
 	memset(longname, 'n', 9999);
 	longname[9999] = '\0';
+	/* The cut at 4095 bytes splits the euro sign. */
+	memcpy(longname + 4094, "\xe2\x82\xac", 3);
 	s.name = longname;
 	rx_start(&r);
 	x = new_exporter(&r, &o);
@@ -1183,7 +1197,20 @@ Test(export_otlp, long_strings_are_cut_not_dropped)
 	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
 		NULL, r.req[0].len, r.req[0].body);
 	cr_assert_not_null(req);
-	cr_assert_eq(strlen(req->resource_spans[0]->scope_spans[0]->spans[0]->name), 4095);
+	got = req->resource_spans[0]->scope_spans[0]->spans[0]->name;
+	cr_assert_eq(strlen(got), 4095);
+	cr_expect_eq(got[4094], '?');
+	cr_expect(utf8_valid(got));
+	res = req->resource_spans[0]->resource;
+	for (size_t i = 0; i < res->n_attributes; i++) {
+		const Opentelemetry__Proto__Common__V1__KeyValue *kv = res->attributes[i];
+
+		if (kv->value->value_case ==
+		    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+			cr_expect(utf8_valid(kv->value->string_value), "%s", kv->key);
+		if (!strcmp(kv->key, "process.executable.name"))
+			cr_expect_str_eq(kv->value->string_value, "my??pp");
+	}
 	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
 		req, NULL);
 	free(longname);
