@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/utf8.h"
 #include "model/metrics.h"
 
 #define DEFAULT_MAX_SERIES 10000
@@ -169,7 +170,9 @@ static int sort_labels(const struct family *f, const struct metric_label *labels
 /*
  * The canonical key: "name\0k1\0v1\0k2\0v2\0" with labels sorted by key.
  * NUL separators keep it unambiguous whatever the values contain
- * (a label value cannot contain NUL: it is a C string).
+ * (a label value cannot contain NUL: it is a C string). Values are made
+ * UTF-8 ('?' for each byte that is not: a target's comm need not be),
+ * as every exposition format wants them; lookups scrub alike.
  */
 static char *build_key(const char *name, const struct metric_label *sorted, unsigned int n,
 		       size_t *len)
@@ -191,6 +194,7 @@ static char *build_key(const char *name, const struct metric_label *sorted, unsi
 		memcpy(key + off, sorted[i].key, kl);
 		off += kl;
 		memcpy(key + off, sorted[i].value, vl);
+		utf8_scrub(key + off, vl - 1);
 		off += vl;
 	}
 	*len = total;

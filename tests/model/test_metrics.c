@@ -280,6 +280,29 @@ Test(metrics, snapshot_is_independent_of_later_updates)
 	metrics__free(m);
 }
 
+/*
+ * A label value that is not UTF-8 (a target's comm) is stored with '?' for
+ * each bad byte, the same series whenever it comes back: every exposition
+ * format wants UTF-8.
+ */
+Test(metrics, label_values_made_utf8)
+{
+	struct metrics *m = metrics__new(0);
+	struct metrics_snapshot *s = NULL;
+	struct metric_label l = {"comm", "a\xff"
+					 "b\xc3\xa9"};
+
+	metrics__declare(m, "c_total", METRIC_COUNTER, "C.", NULL, 0);
+	metrics__counter_add(m, "c_total", &l, 1, 1);
+	metrics__counter_add(m, "c_total", &l, 1, 2);
+	metrics__snapshot(m, &s);
+	cr_assert_eq(family(s, "c_total")->nseries, 1);
+	cr_assert_str_eq(family(s, "c_total")->series[0].labels[0].value, "a?b\xc3\xa9");
+	cr_assert_eq(family(s, "c_total")->series[0].value, 3.0);
+	metrics_snapshot__free(s);
+	metrics__free(m);
+}
+
 #define THREAD_ADDS 20000
 
 static void *adder(void *arg)
