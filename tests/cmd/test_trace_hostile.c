@@ -86,3 +86,62 @@ Test(trace_hostile, copy_over_binary_dir_path)
 {
 	trace_hostile("copy", true);
 }
+
+/*
+ * A target whose name is not UTF-8 (its exe and comm "tc\xff\xfe"): the
+ * spans file, its OTLP resource and the JSON log lines still decode as
+ * UTF-8 JSON (python3's json, strict), the bad bytes as U+FFFD or '?'.
+ * Before, the raw bytes went out and python3 refused the spans file.
+ */
+Test(trace_hostile, name_not_utf8)
+{
+	char exe[PATH_MAX], func[PATH_MAX + 8], spans[PATH_MAX], logs[PATH_MAX], cmd[4 * PATH_MAX];
+	char *out, *err;
+	int rc;
+
+	require_bpf();
+	snprintf(exe, sizeof(exe), "%s/tc\xff\xfe", test_tmpdir());
+	snprintf(spans, sizeof(spans), "%s/bad.spans", test_tmpdir());
+	snprintf(logs, sizeof(logs), "%s/bad.log", test_tmpdir());
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", fixture_path("trace_chain"), exe);
+	cr_assert_eq(run_sh(cmd, NULL, NULL), 0);
+	snprintf(func, sizeof(func), "%s:a", exe);
+	char *argv[] = {(char *)sonde_bin(),
+			"trace",
+			"-v",
+			"--log-format",
+			"json",
+			"-f",
+			func,
+			"--spans",
+			spans,
+			"--",
+			exe,
+			"0.05",
+			NULL};
+	rc = run_cmd(argv, &out, &err);
+	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);
+	cr_assert_not_null(strstr(err, "tc\\ufffd\\ufffd"), "the name is not in the log: %s", err);
+	{
+		FILE *f = fopen(logs, "w");
+
+		cr_assert_not_null(f);
+		fputs(err, f);
+		cr_assert_eq(fclose(f), 0);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "n = 0\n"
+		 "for l in open(sys.argv[1], encoding=\"utf-8\"):\n"
+		 "    d = json.loads(l); n += "
+		 "len(d[\"resourceSpans\"][0][\"scopeSpans\"][0][\"spans\"])\n"
+		 "    r = {a[\"key\"]: a[\"value\"] for a in "
+		 "d[\"resourceSpans\"][0][\"resource\"][\"attributes\"]}\n"
+		 "    assert r[\"process.executable.name\"][\"stringValue\"] == \"tc??\", r\n"
+		 "for l in open(sys.argv[2], encoding=\"utf-8\"): json.loads(l)\n"
+		 "assert n > 1000, n' '%s' '%s'",
+		 spans, logs);
+	cr_assert_eq(run_sh(cmd, NULL, NULL), 0, "python3 could not read %s or %s", spans, logs);
+	free(out);
+	free(err);
+}
