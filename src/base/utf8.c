@@ -39,7 +39,7 @@ bool utf8_valid(const char *s)
 	size_t left = strlen(s);
 
 	while (left) {
-		size_t n = utf8_seq_len(p, left);
+		size_t n = *p < 0x80 ? 1 : utf8_seq_len(p, left);
 
 		if (!n)
 			return false;
@@ -55,8 +55,13 @@ bool utf8_scrub(char *s, size_t n)
 	bool changed = false;
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq_len(p + i, n - i);
+		size_t len;
 
+		if (p[i] < 0x80) { /* the common case, without a call */
+			i++;
+			continue;
+		}
+		len = utf8_seq_len(p + i, n - i);
 		if (!len) {
 			p[i++] = '?';
 			changed = true;
