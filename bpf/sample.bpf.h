@@ -225,33 +225,42 @@ static __always_inline bool at_int3(struct task_struct *task, __u64 ip)
 }
 
 /*
- * Copy the current task's user registers and up to stack_size bytes of
- * its user stack from sp upward to byte offset @off of ips[]. Page by
- * page: a read that would cross the top of the stack mapping fails as a
- * whole, so the pages below it are kept. Returns the bytes copied.
+ * The current task's user registers into @s (none for a kernel thread):
+ * where it left user mode, as its code sees them (user_regs()), read once
+ * for the call tag, the stack snapshot and the frame-pointer walk; in
+ * DWARF mode, SONDE_SAMPLE_AT_INT3 where the unwinder has to choose.
  */
-static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
+static __always_inline void read_user_regs(struct sonde_sample *s)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
-	__u32 copied;
-	__u64 sp;
 
 	/* Kernel threads have no user stack. */
 	if (!BPF_CORE_READ(task, mm))
-		return 0;
+		return;
 	/*
 	 * The registers saved at the kernel entry: the interrupted user state
 	 * for a tick in user mode, the syscall's caller for one in the kernel.
 	 */
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	if (!user_regs(task, &s->user_ip, &s->user_sp) && at_int3(task, s->user_ip))
-		s->flags |= SONDE_SAMPLE_AT_INT3;
 	s->user_bp = PT_REGS_FP_CORE(regs);
-	sp = s->user_sp;
-	if (!sp)
+	if (!user_regs(task, &s->user_ip, &s->user_sp) && stack_size && at_int3(task, s->user_ip))
+		s->flags |= SONDE_SAMPLE_AT_INT3;
+}
+
+/*
+ * Copy up to stack_size bytes of the current task's user stack from
+ * user_sp (read_user_regs()) upward to byte offset @off of ips[]. Page by
+ * page: a read that would cross the top of the stack mapping fails as a
+ * whole, so the pages below it are kept. Returns the bytes copied.
+ */
+static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
+{
+	__u32 copied;
+
+	if (!s->user_sp)
 		return 0;
-	copied = copy_stack_pages(s, off, sp, stack_size);
+	copied = copy_stack_pages(s, off, s->user_sp, stack_size);
 	if (!copied)
 		stat_inc(SONDE_STAT_STACK_COPY_ERR);
 	return copied;
@@ -265,14 +274,13 @@ static __always_inline __u32 copy_user_stack(struct sonde_sample *s, __u32 off)
  * longjmp or an exception and are skipped, as the uprobe program skips
  * them at its next hit. Every caller runs in the thread's own context
  * (a perf event on it, a uprobe, a task work), so the thread's user
- * registers are where it left user mode.
+ * registers (read_user_regs(), before) are where it left user mode.
  */
 static __always_inline void tag_call(struct sonde_sample *s)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), d;
 	struct thread_stack *t;
 	struct frame *f = NULL;
-	__u64 ip, sp;
 
 	s->span_id = 0;
 	s->trace_id_hi = 0;
@@ -288,12 +296,11 @@ static __always_inline void tag_call(struct sonde_sample *s)
 		return;
 	if (d > MAX_DEPTH)
 		d = MAX_DEPTH;
-	user_regs(bpf_get_current_task_btf(), &ip, &sp);
 	for (int i = 0; i < MAX_DEPTH; i++) {
 		if (!d)
 			return;
 		f = &t->f[frame_idx(d - 1)];
-		if (f->sp >= sp)
+		if (f->sp >= s->user_sp)
 			break;
 		d--;
 	}
@@ -329,6 +336,7 @@ static __always_inline void sample_init(struct sonde_sample *s, __u64 value, __u
 	s->addr = addr;
 	s->flags = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	read_user_regs(s);
 	tag_call(s);
 }
 
@@ -438,7 +446,6 @@ static __always_inline __u32 capture_user(void *ctx, struct sonde_sample *s)
 {
 	__u32 knr = s->kstack_nr, unr, total, slen = 0;
 	long ubytes = 0;
-	__u64 pc, sp;
 
 	if (knr > SONDE_MAX_STACK)
 		knr = SONDE_MAX_STACK;
@@ -461,9 +468,12 @@ static __always_inline __u32 capture_user(void *ctx, struct sonde_sample *s)
 	}
 	unr = stack_nr(ubytes);
 	s->ustack_nr = unr;
-	/* The frame-pointer walk starts at the trampoline too: its first pc. */
-	if (unr && user_regs(bpf_get_current_task_btf(), &pc, &sp))
-		s->ips[knr] = pc;
+	/*
+	 * The frame-pointer walk starts at the pc the thread stopped at, in
+	 * the [uprobes] page too: its first pc is read_user_regs()'s.
+	 */
+	if (unr && s->user_ip)
+		s->ips[knr] = s->user_ip;
 	total = knr + unr;
 	if (total > 2 * SONDE_MAX_STACK)
 		total = 2 * SONDE_MAX_STACK;

@@ -57,8 +57,9 @@ struct sonde_sample {
 	char comm[SONDE_COMM_LEN];
 	/*
 	 * User registers where the thread left user mode (the interrupted
-	 * state, or the syscall entry when the sample hit in the kernel);
-	 * only filled in DWARF mode, 0 otherwise.
+	 * state, or the syscall entry when the sample hit in the kernel), as
+	 * its code sees them (bpf/sample.bpf.h user_regs()); 0 for a kernel
+	 * thread.
 	 */
 	__u64 user_ip;
 	__u64 user_sp;
