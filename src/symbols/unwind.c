@@ -928,6 +928,20 @@ out_frame:
 	return err;
 }
 
+/* One CFI step at @vaddr of @f: .eh_frame first, then .debug_frame; -ENOENT without either. */
+static int step_file(struct unwinder *u, const struct cfi_file *f, uint64_t vaddr,
+		     const struct regs *cur, struct regs *next, const struct snap *s,
+		     bool *outermost, bool *signal)
+{
+	int err = -ENOENT;
+
+	if (f->eh)
+		err = step_cfi(u, f, f->eh, vaddr, cur, next, s, outermost, signal);
+	if (err == -ENOENT && f->dbg)
+		err = step_cfi(u, f, f->dbg, vaddr, cur, next, s, outermost, signal);
+	return err;
+}
+
 /*
  * One step by frame pointer, for code without CFI: [rbp] is the caller's
  * rbp, [rbp + 8] the return address. Only trusted inside the snapshot.
@@ -962,15 +976,11 @@ static bool leaf_unwinds(struct unwinder *u, pid_t pid, struct pid_maps *p, uint
 	bool outermost = false, signal = false;
 	struct regs next;
 	uint64_t vaddr;
-	int err = -ENOENT;
 
 	if (!f || file_vaddr(f, m, pc, &vaddr))
 		return false;
-	if (f->eh)
-		err = step_cfi(u, f, f->eh, vaddr, cur, &next, s, &outermost, &signal);
-	if (err == -ENOENT && f->dbg)
-		err = step_cfi(u, f, f->dbg, vaddr, cur, &next, s, &outermost, &signal);
-	if (err || outermost || signal || !reg_known(&next, REG_RA))
+	if (step_file(u, f, vaddr, cur, &next, s, &outermost, &signal) || outermost || signal ||
+	    !reg_known(&next, REG_RA))
 		return false;
 	return procmaps__find(&p->maps, next.r[REG_RA] - 1) != NULL;
 }
@@ -1025,12 +1035,7 @@ int unwinder__unwind(struct unwinder *u, pid_t pid, const struct unwind_input *i
 		if (m)
 			f = file_get(u, pid, m);
 		if (f && !file_vaddr(f, m, lookup, &vaddr)) {
-			if (f->eh)
-				err = step_cfi(u, f, f->eh, vaddr, &cur, &next, &s, &outermost,
-					       &signal);
-			if (err == -ENOENT && f->dbg)
-				err = step_cfi(u, f, f->dbg, vaddr, &cur, &next, &s, &outermost,
-					       &signal);
+			err = step_file(u, f, vaddr, &cur, &next, &s, &outermost, &signal);
 			/*
 			 * The entry point (ld.so's _start has no CFI): the first
 			 * frame of the process, so the walk is complete.
