@@ -1173,17 +1173,42 @@ static uint64_t real_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The record's attributes into @kv/@a/@kvp: strings, ints and doubles; how many. */
-static size_t log_attrs(const struct otlp_log *l, pb_kv *kv, pb_any *a, pb_kv **kvp)
+/*
+ * @s as a protobuf string may be: a UTF-8 copy, kept in @own[*nown] for
+ * the caller to free ('?' for each bad byte: an anomaly's function name is
+ * the target's, and a collector refuses the request for one bad byte).
+ * NULL when out of memory.
+ */
+static char *own_utf8(const char *s, char **own, size_t *nown)
 {
-	size_t n = 0;
+	char *c = strdup(s ? s : "");
+
+	if (c) {
+		utf8_scrub(c, strlen(c));
+		own[(*nown)++] = c;
+	}
+	return c;
+}
+
+/*
+ * The record's attributes into @kv/@a/@kvp: strings (UTF-8 copies in
+ * @own), ints and doubles; how many, or -ENOMEM.
+ */
+static ssize_t log_attrs(const struct otlp_log *l, pb_kv *kv, pb_any *a, pb_kv **kvp, char **own,
+			 size_t *nown)
+{
+	ssize_t n = 0;
+	char *v;
 
 	for (size_t i = 0; i < l->nattrs && n < LOG_ATTRS; i++) {
 		const struct span_attr *at = &l->attrs[i];
 
 		switch (at->type) {
 		case SPAN_ATTR_STRING:
-			set_kv_str(&kv[n], &a[n], at->key, at->str ? at->str : "");
+			v = own_utf8(at->str, own, nown);
+			if (!v)
+				return -ENOMEM;
+			set_kv_str(&kv[n], &a[n], at->key, v);
 			break;
 		case SPAN_ATTR_INT:
 			set_kv_int(&kv[n], &a[n], at->key, at->i);
@@ -1213,19 +1238,26 @@ static int encode_log(struct otlp *x, const struct otlp_log *l, struct transport
 	pb_scope_logs sl, *slp = &sl;
 	pb_resource_logs rl, *rlp = &rl;
 	pb_logs_req req;
+	char *own[LOG_ATTRS + 2];
+	size_t nown = 0, len;
+	ssize_t nattrs;
 	int pid = l->pid, err;
-	size_t len;
 
 	opentelemetry__proto__logs__v1__log_record__init(&rec);
 	rec.time_unix_nano = l->time_unix_ns;
 	rec.observed_time_unix_nano = l->observed_unix_ns ? l->observed_unix_ns : real_now_ns();
 	rec.severity_number = l->severity;
-	rec.severity_text = (char *)(l->severity_text ? l->severity_text : "");
 	opentelemetry__proto__common__v1__any_value__init(&body);
 	body.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-	body.string_value = (char *)(l->body ? l->body : "");
+	rec.severity_text = own_utf8(l->severity_text, own, &nown);
+	body.string_value = own_utf8(l->body, own, &nown);
+	nattrs = log_attrs(l, kv, a, kvp, own, &nown);
+	if (!rec.severity_text || !body.string_value || nattrs < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
 	rec.body = &body;
-	rec.n_attributes = log_attrs(l, kv, a, kvp);
+	rec.n_attributes = (size_t)nattrs;
 	rec.attributes = kvp;
 	opentelemetry__proto__logs__v1__scope_logs__init(&sl);
 	sl.scope = &x->scope;
@@ -1251,6 +1283,9 @@ static int encode_log(struct otlp *x, const struct otlp_log *l, struct transport
 	}
 	pthread_mutex_unlock(&x->rlock);
 	rscratch_free(&rs);
+out:
+	while (nown)
+		free(own[--nown]);
 	return err;
 }
 

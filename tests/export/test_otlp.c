@@ -23,6 +23,7 @@
 
 #include "helpers.h"
 #include "http_rx.h"
+#include "otlp_collector_logs.pb-c.h"
 #include "otlp_collector_trace.pb-c.h"
 #include "base/utf8.h"
 #include "export/otlp.h"
@@ -1323,5 +1324,51 @@ Test(export_otlp, log_record_decodes_with_otel_schema)
 	cr_assert_str_eq(got, want);
 	free(got);
 	free(want);
+	rx_free(&r);
+}
+
+/*
+ * An anomaly's function name is the target's and need not be UTF-8: the
+ * body and string attributes come out with '?' for each bad byte, and the
+ * request still decodes.
+ */
+Test(export_otlp, log_strings_are_made_utf8)
+{
+	static const struct span_attr attrs[] = {
+		{.key = "code.function.name", .type = SPAN_ATTR_STRING, .str = "f\xff\xfe"},
+	};
+	struct otlp_opts o = {.batch_ms = 60000};
+	struct otlp_log l = {
+		.time_unix_ns = T0,
+		.severity = OTLP_SEVERITY_WARN,
+		.severity_text = "WARN",
+		.body = "latency anomaly in f\xff\xfe",
+		.attrs = attrs,
+		.nattrs = 1,
+	};
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req;
+	const Opentelemetry__Proto__Logs__V1__LogRecord *rec;
+	struct rx r = {0};
+	struct otlp *x;
+
+	clear_env();
+	rx_start(&r);
+	x = new_exporter(&r, &o);
+	cr_assert_eq(otlp__push_log(x, &l), 0);
+	cr_assert_eq(otlp__flush(x, 5000), 0);
+	otlp__free(x);
+	rx_stop(&r);
+
+	cr_assert_eq(r.n, 1);
+	req = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+		NULL, r.req[0].len, r.req[0].body);
+	cr_assert_not_null(req);
+	rec = req->resource_logs[0]->scope_logs[0]->log_records[0];
+	cr_expect_str_eq(rec->body->string_value, "latency anomaly in f??");
+	cr_expect_str_eq(rec->severity_text, "WARN");
+	cr_assert_eq(rec->n_attributes, 1);
+	cr_expect_str_eq(rec->attributes[0]->value->string_value, "f??");
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(req,
+											      NULL);
 	rx_free(&r);
 }
