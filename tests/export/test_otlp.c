@@ -1188,6 +1188,7 @@ Test(export_otlp, long_strings_are_cut_not_dropped)
 	/* The cut at 4095 bytes splits the euro sign. */
 	memcpy(longname + 4094, "\xe2\x82\xac", 3);
 	s.name = longname;
+	s.pid = o.pid; /* the process described by the options, not whatever runs as PID 10 */
 	rx_start(&r);
 	x = new_exporter(&r, &o);
 	cr_assert_eq(otlp__push_span(x, &s), 0);
