@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "decode/content.h"
-#include "base/utf8.h"
+#include "base/jsonstr.h"
 
 void content_init(struct content *c, struct dmem *m, const struct redactor *r, size_t msg_cap,
 		  size_t total_cap)
@@ -83,40 +83,14 @@ void content_finish(struct content *c, unsigned int slot, const char *s, size_t 
 	sl->finish[len] = '\0';
 }
 
+static int dbuf_sink(void *ctx, const char *p, size_t n)
+{
+	return dbuf_append(ctx, p, n) ? -ENOMEM : 0;
+}
+
 int json_escape_append(struct dbuf *b, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, lit = 0;
-
-	while (i < len) {
-		unsigned char ch = p[i];
-		char esc[8];
-		size_t n;
-
-		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80) {
-			i++;
-			continue;
-		}
-		if (ch >= 0x80 && (n = utf8_seq_len(p + i, len - i))) {
-			i += n;
-			continue;
-		}
-		if (dbuf_append(b, s + lit, i - lit))
-			return -ENOMEM;
-		if (ch == '"' || ch == '\\')
-			n = (size_t)snprintf(esc, sizeof(esc), "\\%c", ch);
-		else if (ch == '\n')
-			n = (size_t)snprintf(esc, sizeof(esc), "\\n");
-		else if (ch < 0x20)
-			n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", ch);
-		else
-			n = (size_t)snprintf(esc, sizeof(esc), "\\ufffd");
-		if (dbuf_append(b, esc, n))
-			return -ENOMEM;
-		i++;
-		lit = i;
-	}
-	return dbuf_append(b, s + lit, len - lit);
+	return json_escape(s, len, dbuf_sink, b);
 }
 
 void content_end(struct content *c, unsigned int slot)

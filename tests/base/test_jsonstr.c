@@ -58,6 +58,47 @@ Test(jsonstr, escapes_and_replaces)
 	}
 }
 
+/* A sink that takes @room bytes, then fails with -28; what it got. */
+struct small_sink {
+	char buf[64];
+	size_t len, room, calls;
+};
+
+static int small_put(void *ctx, const char *p, size_t n)
+{
+	struct small_sink *k = ctx;
+
+	k->calls++;
+	if (k->len + n > k->room)
+		return -28;
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	return 0;
+}
+
+/* The counted form: a NUL inside is escaped, runs go out whole, a failing sink stops it. */
+Test(jsonstr, escape_into_a_sink)
+{
+	struct small_sink k = {.room = sizeof(k.buf)};
+
+	cr_assert_eq(json_escape("ab\0c\"d", 6, small_put, &k), 0);
+	cr_expect_eq(k.len, 12);
+	cr_expect_eq(memcmp(k.buf, "ab\\u0000c\\\"d", 12), 0, "%.*s", (int)k.len, k.buf);
+	/* "ab", "\u0000", "c", "\"", "d" */
+	cr_expect_eq(k.calls, 5);
+
+	memset(&k, 0, sizeof(k));
+	k.room = 3;
+	cr_expect_eq(json_escape("ab\"cd", 5, small_put, &k), -28);
+	cr_expect_eq(k.len, 2);
+	cr_expect_eq(k.calls, 2);
+
+	memset(&k, 0, sizeof(k));
+	k.room = 1;
+	cr_expect_eq(json_escape("", 0, small_put, &k), 0);
+	cr_expect_eq(k.calls, 0);
+}
+
 /* What comes out is JSON to a strict decoder, whatever the bytes. */
 Test(jsonstr, every_byte_pair_decodes)
 {
