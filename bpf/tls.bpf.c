@@ -133,6 +133,8 @@ struct sock_call {
 	__u64 ts;
 	__u32 iovcnt; /* 0: buf is a plain buffer */
 	__u32 dir;
+	__u32 req_start; /* the write starts a request: take its stack */
+	__u32 pad;
 };
 
 struct {
@@ -472,11 +474,13 @@ static __always_inline void conn_close(struct conn_key *k, __u32 tid)
 /* ---- the user stack of a request ---- */
 
 /*
- * The stack of the thread that wrote a request, at its write's return
- * (the registers are the caller's, right after the call): a sample whose
- * time is the write's, so the collector matches it to the call.
+ * The stack of the thread that wrote a request, at its write's return: a
+ * sample whose time is the write's, so the collector matches it to the
+ * call. @regs are the thread's user registers: @ctx's at an SSL call's
+ * return (the caller's, right after the call), the syscall's saved ones
+ * at a socket write's exit (@ctx is then the tracepoint's).
  */
-static __always_inline void send_stack(struct pt_regs *ctx, __u64 id, __u64 ts)
+static __always_inline void send_stack(void *ctx, const struct pt_regs *regs, __u64 id, __u64 ts)
 {
 	__u32 cpu = bpf_get_smp_processor_id(), unr, slen = 0;
 	struct sonde_sample *s = bpf_map_lookup_elem(&scratch, &cpu);
@@ -506,9 +510,9 @@ static __always_inline void send_stack(struct pt_regs *ctx, __u64 id, __u64 ts)
 	if (unr > SONDE_MAX_STACK)
 		unr = SONDE_MAX_STACK;
 	s->ustack_nr = unr;
-	s->user_ip = PT_REGS_IP(ctx);
-	s->user_sp = PT_REGS_SP(ctx);
-	s->user_bp = PT_REGS_FP(ctx);
+	s->user_ip = PT_REGS_IP(regs);
+	s->user_sp = PT_REGS_SP(regs);
+	s->user_bp = PT_REGS_FP(regs);
 	if (stack_size)
 		slen = copy_stack_pages(s, unr * sizeof(__u64), s->user_sp, stack_size);
 	if (slen > SONDE_MAX_STACK_BYTES)
@@ -638,7 +642,7 @@ static __always_inline int ssl_return(struct pt_regs *ctx, void *calls, __u32 di
 	if (st) {
 		stat_add(SONDE_TLSSTAT_CALLS, 1);
 		if (dir == SONDE_TLS_WRITE && capture_stacks && c->req_start)
-			send_stack(ctx, id, c->ts);
+			send_stack(ctx, ctx, id, c->ts);
 		send_data(&k, st, dir, c->buf, n, 0,
 			  dir == SONDE_TLS_WRITE ? c->ts : bpf_ktime_get_ns(), (__u32)id);
 	}
@@ -741,7 +745,7 @@ static __always_inline int sock_enter(long fd, __u64 buf, __u64 len, __u32 iovcn
 	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
 	struct sock_call c = {.buf = buf, .iovcnt = iovcnt, .dir = dir};
 	struct conn_state *st;
-	bool req;
+	bool req = false;
 
 	if (!armed || !targeted(k.pid))
 		return 0;
@@ -771,12 +775,14 @@ static __always_inline int sock_enter(long fd, __u64 buf, __u64 len, __u32 iovcn
 	}
 	c.sk = k.conn;
 	c.ts = bpf_ktime_get_ns();
+	c.req_start = req;
 	if (bpf_map_update_elem(&sock_calls, &id, &c, BPF_ANY))
 		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
 	return 0;
 }
 
-static __always_inline int sock_exit(long ret)
+/* A socket syscall exits (@regs: its saved user registers): send what it moved. */
+static __always_inline int sock_exit(void *ctx, const struct pt_regs *regs, long ret)
 {
 	__u64 id = sonde_pid_tgid();
 	struct sock_call *c = bpf_map_lookup_elem(&sock_calls, &id);
@@ -791,6 +797,8 @@ static __always_inline int sock_exit(long ret)
 	if (!st)
 		goto out;
 	stat_add(SONDE_TLSSTAT_SOCK_CALLS, 1);
+	if (c->req_start && capture_stacks)
+		send_stack(ctx, regs, id, c->ts);
 	ts = c->dir == SONDE_TLS_WRITE ? c->ts : bpf_ktime_get_ns();
 	send_data(&k, st, c->dir, c->buf, (__u64)ret, c->iovcnt, ts, (__u32)id);
 out:
@@ -897,7 +905,7 @@ int BPF_PROG(tls_sys_exit, struct pt_regs *regs, long ret)
 	/* sock_exit() finds only what sock_enter() kept for this thread. */
 	if (!wanted(regs->orig_ax, NR_MOVES))
 		return 0;
-	return sock_exit(ret);
+	return sock_exit(ctx, regs, ret);
 }
 
 /* ---- processes ---- */

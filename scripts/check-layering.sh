@@ -17,7 +17,7 @@ declare -A allowed=(
 	[probes]="base model decode symbols probes"
 	[session]="base model decode symbols export probes session"
 	[cmd]="base config model decode symbols export probes session cmd"
-	[demo]=""
+	[demo]="demo"
 )
 bad=0
 cd "$top/src"

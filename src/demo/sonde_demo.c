@@ -6,12 +6,15 @@
  * hash_strings ~20 %.
  *
  *   sonde-demo [SECONDS]      (default 3)
+ *   sonde-demo llm-server | llm PORT [ROUNDS]   LLM calls (demo_llm.c)
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "demo/demo.h"
 
 static volatile uint64_t sink;
 
@@ -104,14 +107,28 @@ __attribute__((noinline)) static void run_demo(double seconds)
 	}
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: sonde-demo [SECONDS] | llm-server | llm PORT [ROUNDS]\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
-	double seconds = argc > 1 ? atof(argv[1]) : 3;
+	double seconds;
 
-	if (seconds <= 0 || seconds > 3600) {
-		fprintf(stderr, "usage: sonde-demo [SECONDS]\n");
-		return 2;
+	if (argc == 2 && !strcmp(argv[1], "llm-server"))
+		return demo_llm_server();
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "llm")) {
+		int port = atoi(argv[2]), rounds = argc == 4 ? atoi(argv[3]) : 4;
+
+		if (port <= 0 || port > 65535 || rounds <= 0 || rounds > 1000)
+			return usage();
+		return demo_llm_client(port, rounds);
 	}
+	seconds = argc == 2 ? atof(argv[1]) : argc == 1 ? 3 : 0;
+	if (seconds <= 0 || seconds > 3600)
+		return usage();
 	run_demo(seconds);
 	return 0;
 }

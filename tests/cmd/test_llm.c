@@ -947,3 +947,96 @@ Test(llm, prometheus_scrapes_genai_metrics)
 	cr_expect(strstr(err, "llm: 6 calls (0 errors)"), "%s", err);
 	free(err);
 }
+
+/* ---- the README's demo: plaintext HTTP calls, tokens by code path ---- */
+
+static pid_t demo_server = -1;
+
+static void demo_fini(void)
+{
+	if (demo_server > 0) {
+		kill(demo_server, SIGKILL);
+		waitpid(demo_server, NULL, 0);
+		demo_server = -1;
+	}
+}
+
+TestSuite(llm_demo, .init = require_bpf, .fini = demo_fini, .timeout = 120);
+
+/* `sonde-demo llm-server` started; the port it printed. */
+static int demo_server_start(void)
+{
+	const char *demo = getenv("SONDE_DEMO");
+	char *out = NULL;
+	int port = 0;
+
+	cr_assert(demo, "SONDE_DEMO is not set: run the tests through meson test");
+	demo_server = spawn((char *const[]){(char *)demo, "llm-server", NULL},
+			    tmp_path("demo_server.out"), tmp_path("demo_server.err"));
+	for (int i = 0; i < 500 && port <= 0; i++) {
+		usleep(10000);
+		free(out);
+		out = read_file(tmp_path("demo_server.out"), NULL);
+		if (out && strchr(out, '\n'))
+			port = atoi(out);
+	}
+	free(out);
+	cr_assert_gt(port, 0, "sonde-demo llm-server printed no port");
+	return port;
+}
+
+/*
+ * sonde-demo llm makes 4 rounds of three plaintext HTTP/1.1 calls with
+ * known usage (summarize_ticket 120/42, draft_reply 310/128 streamed,
+ * classify_intent 95/3, refused once with a 429): the table, the
+ * summary and the token flame graphs by the function that asked (the
+ * stack of the socket write(2) that sent each request) are exact, and
+ * the made-up API key is nowhere.
+ */
+Test(llm_demo, plaintext_calls_and_tokens_by_code_path)
+{
+	char port[16], *in, *out, *spans;
+	struct run r;
+
+	snprintf(port, sizeof(port), "%d", demo_server_start());
+	sonde_llm(&r,
+		  (const char *[]){"-o", tmp_path("demo.folded"), "--spans", tmp_path("demo.jsonl"),
+				   "--", getenv("SONDE_DEMO"), "llm", port, NULL});
+	in = read_file(tmp_path("demo.folded"), NULL);
+	out = read_file(tmp_path("demo.output_tokens.folded"), NULL);
+	spans = read_file(tmp_path("demo.jsonl"), NULL);
+	cr_assert(in && out && spans, "%s", r.err);
+	cr_expect_eq(folded_sum(in, ";demo_llm_client;summarize_ticket;post;"), 4 * 120, "%s", in);
+	cr_expect_eq(folded_sum(in, ";demo_llm_client;draft_reply;post;"), 4 * 310, "%s", in);
+	cr_expect_eq(folded_sum(in, ";demo_llm_client;classify_intent;post;"), 3 * 95, "%s", in);
+	cr_expect_eq(folded_sum(in, ""), 4 * 120 + 4 * 310 + 3 * 95, "%s", in);
+	cr_expect_eq(folded_sum(out, ";demo_llm_client;summarize_ticket;post;"), 4 * 42, "%s", out);
+	cr_expect_eq(folded_sum(out, ";demo_llm_client;draft_reply;post;"), 4 * 128, "%s", out);
+	cr_expect_eq(folded_sum(out, ";demo_llm_client;classify_intent;post;"), 3 * 3, "%s", out);
+	cr_expect_eq(folded_sum(out, ""), 4 * 42 + 4 * 128 + 3 * 3, "%s", out);
+	cr_expect(strstr(r.out, "sonde-demo llm: 12 calls, 1 refused by the provider"), "%s",
+		  r.out);
+	cr_expect(strstr(line_with(r.out, "openai ", "gpt-4o-mini"),
+			 "gpt-4o-mini             4       0         480         168 "),
+		  "%s", r.out);
+	cr_expect(strstr(line_with(r.out, "openai ", "gpt-4o "),
+			 "gpt-4o                  4       0        1240         512 "),
+		  "%s", r.out);
+	cr_expect(strstr(line_with(r.out, "anthropic ", "claude"),
+			 "claude-sonnet-4-5       4       1         285           9 "),
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "errors of anthropic claude-sonnet-4-5: rate_limit_error x1"), "%s",
+		  r.out);
+	cr_expect(strstr(r.err, "llm: 12 calls (1 errors), 12 connections (12 HTTP/1.1, 0 HTTP/2, "
+				"0 not HTTP)"),
+		  "%s", r.err);
+	cr_expect_eq(count_of(spans, "\"name\":\"chat "), 12, "%s", spans);
+	cr_expect_eq(count_of(spans, "\"stringValue\":\"rate_limit_error\""), 1, "%s", spans);
+	cr_expect_null(strstr(spans, "sk-demo"), "%s", spans);
+	cr_expect_null(strstr(r.out, "sk-demo"), "%s", r.out);
+	cr_expect_null(strstr(r.err, "sk-demo"), "%s", r.err);
+	free(in);
+	free(out);
+	free(spans);
+	run_free(&r);
+}
