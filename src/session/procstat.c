@@ -391,3 +391,30 @@ void procstat_summary(const struct procstat *ps, pid_t pid, const char *comm, bo
 		     (long long)ps->involuntary_switches);
 	log_line_int(l, "sonde.target.threads", ps->threads);
 }
+
+static double tv_seconds(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+void procstat_summary_exited(const struct rusage *ru, unsigned int threads, pid_t pid,
+			     const char *comm, struct log_line *l)
+{
+	double user = tv_seconds(&ru->ru_utime), sys = tv_seconds(&ru->ru_stime);
+
+	log_line_add(l,
+		     "target %d (%s): exited, %.2f s CPU (%.2f user, %.2f system), %.1f MiB peak "
+		     "resident, %ld minor + %ld major page faults, %ld voluntary + %ld involuntary "
+		     "context switches with the children it waited for, %u thread%s",
+		     (int)pid, comm, user + sys, user, sys, ru->ru_maxrss / 1024.0, ru->ru_minflt,
+		     ru->ru_majflt, ru->ru_nvcsw, ru->ru_nivcsw, threads, threads == 1 ? "" : "s");
+	log_line_int(l, "sonde.target.pid", pid);
+	log_line_double(l, "sonde.target.cpu.user_seconds", user);
+	log_line_double(l, "sonde.target.cpu.system_seconds", sys);
+	log_line_int(l, "sonde.target.memory.peak_resident_bytes", (long long)ru->ru_maxrss * 1024);
+	log_line_int(l, "sonde.target.page_faults.minor", ru->ru_minflt);
+	log_line_int(l, "sonde.target.page_faults.major", ru->ru_majflt);
+	log_line_int(l, "sonde.target.context_switches.voluntary", ru->ru_nvcsw);
+	log_line_int(l, "sonde.target.context_switches.involuntary", ru->ru_nivcsw);
+	log_line_int(l, "sonde.target.threads", threads);
+}

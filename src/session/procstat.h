@@ -35,6 +35,8 @@
 
 #include "model/metrics.h"
 
+struct rusage;
+
 struct procstat {
 	double user_seconds;	 /* utime / CLK_TCK */
 	double system_seconds;	 /* stime / CLK_TCK */
@@ -79,6 +81,15 @@ void procstat_forget_labels(struct metrics *m, pid_t pid, const char *comm,
  */
 void procstat_summary(const struct procstat *ps, pid_t pid, const char *comm, bool gone,
 		      struct log_line *l);
+
+/*
+ * The closing line of a launched command reaped by sonde, from its
+ * rusage @ru (wait4: exact, and with the children it waited for, as
+ * time(1) counts; @threads as last read): "target 4242 (sh): exited, 1.20
+ * s CPU (1.00 user, 0.20 system), 3.2 MiB peak resident, ...".
+ */
+void procstat_summary_exited(const struct rusage *ru, unsigned int threads, pid_t pid,
+			     const char *comm, struct log_line *l);
 
 /* Read sonde itself and set its process_* and sonde_build_info in @m. */
 int procstat_publish_self(struct metrics *m);

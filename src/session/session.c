@@ -1051,11 +1051,16 @@ int session__finish(struct session *s)
 	procs_refresh(s, NULL);
 	for (int i = 0; i < s->nprocs; i++) {
 		const struct tproc *t = &s->procs[i];
+		const struct rusage *ru = target__rusage(s->target);
 
 		if (!t->have)
 			continue;
 		log_line_init(&line);
-		procstat_summary(&t->last, t->pid, t->comm, t->gone, &line);
+		/* The launched command reaped: its exact figures, not the last reading. */
+		if (ru && t->gone && t->pid == target__pids(s->target, &(int){0})[0])
+			procstat_summary_exited(ru, t->last.threads, t->pid, t->comm, &line);
+		else
+			procstat_summary(&t->last, t->pid, t->comm, t->gone, &line);
 		log_summary_line(&line);
 	}
 	for (unsigned int i = 0; i < s->nprobes; i++)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@ struct target {
 	int go_fd;  /* write end: one byte lets the child exec */
 	int err_fd; /* read end: the child's errno if exec failed */
 	int status;
+	struct rusage ru; /* the launched command's, once reaped (have_ru) */
+	bool have_ru;
 	char *cmd_name;
 };
 
@@ -194,6 +197,19 @@ int target__new(const struct target_opts *o, struct target **out)
 	return 0;
 }
 
+/*
+ * waitpid() of the launched command that keeps its resource usage (its
+ * own and that of the children it waited for) once it is reaped.
+ */
+static pid_t reap(struct target *t, int options)
+{
+	pid_t r = wait4(t->pids[0], &t->status, options, &t->ru);
+
+	if (r == t->pids[0])
+		t->have_ru = true;
+	return r;
+}
+
 int target__start(struct target *t)
 {
 	ssize_t n;
@@ -214,7 +230,7 @@ int target__start(struct target *t)
 	t->err_fd = -1;
 	if (n == sizeof(e)) {
 		log_err("cannot run '%s': %s", t->cmd_name, strerror(e));
-		while (waitpid(t->pids[0], &t->status, 0) < 0 && errno == EINTR)
+		while (reap(t, 0) < 0 && errno == EINTR)
 			;
 		t->reaped = true;
 		return -e;
@@ -247,7 +263,7 @@ int target__alive(struct target *t)
 
 		if (t->reaped)
 			return 0;
-		r = waitpid(t->pids[0], &t->status, WNOHANG);
+		r = reap(t, WNOHANG);
 		if (r == t->pids[0] || (r < 0 && errno == ECHILD)) {
 			t->reaped = true;
 			return 0;
@@ -277,6 +293,11 @@ int target__term_signal(const struct target *t)
 	return WIFSIGNALED(t->status) ? WTERMSIG(t->status) : 0;
 }
 
+const struct rusage *target__rusage(const struct target *t)
+{
+	return t && t->have_ru ? &t->ru : NULL;
+}
+
 /*
  * End a launched command still running (the recording stopped first: -d,
  * a signal, an error): SIGTERM, and SIGKILL if it has not exited within
@@ -289,7 +310,7 @@ static void stop_child(struct target *t)
 	if (t->started) {
 		kill(pid, SIGTERM);
 		for (int i = 0; i < 200; i++) {
-			pid_t r = waitpid(pid, &t->status, WNOHANG);
+			pid_t r = reap(t, WNOHANG);
 
 			if (r == pid || (r < 0 && errno != EINTR))
 				return;
@@ -298,7 +319,7 @@ static void stop_child(struct target *t)
 		kill(pid, SIGKILL);
 	}
 	/* Not started: it waits on the go pipe, which is closed, and exits. */
-	while (waitpid(pid, &t->status, 0) < 0 && errno == EINTR)
+	while (reap(t, 0) < 0 && errno == EINTR)
 		;
 }
 

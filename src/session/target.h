@@ -23,6 +23,7 @@ struct target_opts {
 	bool dynamic;
 };
 
+struct rusage;
 struct target;
 
 /*
@@ -48,6 +49,11 @@ int target__alive(struct target *t);
 int target__exit_status(const struct target *t);
 /* The signal that ended the launched command, or 0 if it exited. */
 int target__term_signal(const struct target *t);
+/*
+ * The launched command's resource usage at its exit, children it waited
+ * for included (as time(1) reports it), or NULL while it is not reaped.
+ */
+const struct rusage *target__rusage(const struct target *t);
 /* Kill (SIGTERM) and reap a launched command still running; free. */
 void target__free(struct target *t);
 

@@ -895,6 +895,40 @@ Test(record, passes_exit_status_on, .timeout = 60)
 }
 
 /*
+ * A launched command's closing figures are its exact ones, taken when
+ * sonde reaps it, children included as time(1) counts them: a shell that
+ * runs two 0.5 s CPU burners (sonde-demo spends CPU time, not wall time)
+ * is told as ~1 s of CPU. The last /proc reading, before its children
+ * ran, said 0.00 s.
+ */
+Test(record, launched_command_cpu_at_exit, .timeout = 60)
+{
+	const char *demo = getenv("SONDE_DEMO");
+	char out[512], cmd[1200], *err = NULL, *line;
+	double cpu = -1;
+	int rc;
+
+	require_bpf();
+	cr_assert(demo, "SONDE_DEMO is not set: run the tests through meson test");
+	snprintf(out, sizeof(out), "%s/twice.folded", test_tmpdir());
+	snprintf(cmd, sizeof(cmd), "%s 0.5; %s 0.5", demo, demo);
+	{
+		char *argv[] = {
+			(char *)sonde_bin(), "record", "-o", out, "--", "sh", "-c", cmd, NULL};
+
+		rc = run_cmd(argv, NULL, &err);
+	}
+	cr_assert_eq(rc, 0, "%s", err);
+	line = strstr(err, " (sh): exited, ");
+	cr_assert(line, "no closing line of the command: %s", err);
+	cr_assert_eq(sscanf(line, " (sh): exited, %lf s CPU (", &cpu), 1, "%s", line);
+	cr_expect(cpu >= 0.95 && cpu <= 1.5, "%.2f s CPU: %s", cpu, err);
+	cr_expect(strstr(line, "context switches with the children it waited for, 1 thread\n"),
+		  "%s", err);
+	free(err);
+}
+
+/*
  * The table on a full disk is an error that says so; on a pipe closed
  * early (| head) it is cut short, and the closing line still comes.
  */
