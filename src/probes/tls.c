@@ -1332,6 +1332,12 @@ static void tls_details(struct probe *p)
 			 (unsigned long long)ds.conns_rejected,
 			 (unsigned long long)ds.conn_memory_limit,
 			 (unsigned long long)ds.exchanges_dropped);
+	if (t->o->stacks && t->stacks_missing)
+		log_warn("llm: %llu of %llu calls have no request stack (%llu stacks lost with the "
+			 "ring full): their tokens are not in the flame graphs",
+			 (unsigned long long)t->stacks_missing,
+			 (unsigned long long)(t->stacks_missing + t->stacks_matched),
+			 (unsigned long long)sdrops);
 	if (t->o->stacks)
 		log_info("llm: request stacks: %llu sent, %llu lost, %llu matched to calls, %llu "
 			 "calls without one, %llu evicted unmatched",
