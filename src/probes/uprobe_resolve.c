@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -413,6 +414,58 @@ static int name_matches(const char *pattern, bool glob, const char *raw, char **
 	return *shown ? 1 : -ENOMEM;
 }
 
+/*
+ * Is @raw a compiler's clone of function @name, the whole function under
+ * another name: "name.constprop.0", "name.isra.0", "name.lto_priv.0",
+ * "name.llvm.1234" and chains of them ("name.isra.0.constprop.0")? Not
+ * "name.part.0" nor "name.cold": pieces of a function, run inside a call
+ * its own probe times.
+ */
+static bool clone_of(const char *name, const char *raw)
+{
+	static const char *const kinds[] = {"constprop.", "isra.", "lto_priv.", "llvm."};
+	size_t n = strlen(name);
+	const char *p = raw + n;
+
+	if (strncmp(raw, name, n) || *p != '.')
+		return false;
+	while (*p == '.') {
+		size_t k = 0, l = 0;
+
+		p++;
+		for (; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			l = strlen(kinds[k]);
+			if (!strncmp(p, kinds[k], l))
+				break;
+		}
+		if (k == sizeof(kinds) / sizeof(kinds[0]) || !isdigit((unsigned char)p[l]))
+			return false;
+		for (p += l; isdigit((unsigned char)*p);)
+			p++;
+	}
+	return !*p;
+}
+
+/*
+ * Does symbol @s match: by name_matches(), or, for a plain name, as one of
+ * its clones (its own name shown)? As name_matches().
+ */
+static int func_matches(const char *pattern, bool glob, const struct elfsym *s,
+			const struct elfsym *exact, char **shown)
+{
+	/* The symbol of that name that elfsyms__by_name() prefers, or any by the scan. */
+	if (!exact || (s->addr == exact->addr && !strcmp(s->name, exact->name))) {
+		int e = name_matches(pattern, glob, s->name, shown);
+
+		if (e)
+			return e;
+	}
+	if (glob || !clone_of(pattern, s->name))
+		return 0;
+	*shown = strdup(s->name);
+	return *shown ? 1 : -ENOMEM;
+}
+
 int uprobe_match_funcs(const struct elfsyms *syms, const char *pattern, size_t max,
 		       struct uprobe_func **out, size_t *n)
 {
@@ -424,11 +477,14 @@ int uprobe_match_funcs(const struct elfsyms *syms, const char *pattern, size_t m
 
 	if (!max)
 		max = 1;
-	/* A symbol's own name is the fast path; demangled names need the scan. */
-	for (size_t i = 0; i < (exact ? 1 : elfsyms__count(syms)); i++) {
-		const struct elfsym *s = exact ? exact : elfsyms__at(syms, i);
+	/*
+	 * With a symbol of that very name only clones are looked for in the
+	 * scan (a compare each); otherwise demangled names are too.
+	 */
+	for (size_t i = 0; i < elfsyms__count(syms); i++) {
+		const struct elfsym *s = elfsyms__at(syms, i);
 		char *shown;
-		int e = name_matches(pattern, glob, s->name, &shown);
+		int e = func_matches(pattern, glob, s, exact, &shown);
 
 		if (e < 0) {
 			err = e;

@@ -252,6 +252,40 @@ Test(uprobe_resolve, match_and_cap)
 	elfsyms__free(e);
 }
 
+/*
+ * A plain name also names the compiler's whole-function clones of it
+ * (work.constprop.0), not the pieces split out of it (work.part.0); a glob
+ * and the exact name of a piece still take what they say.
+ */
+Test(uprobe_resolve, clones_of_a_name)
+{
+	struct elfsyms *e = elfsyms__open(fixture_path("clones"));
+	struct uprobe_func *f;
+	size_t n;
+
+	cr_assert_not_null(e);
+	cr_assert_eq(uprobe_match_funcs(e, "work", 64, &f, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_expect(!strcmp(f[0].name, "work") || !strcmp(f[1].name, "work"));
+	cr_expect(!strcmp(f[0].name, "work.constprop.0") || !strcmp(f[1].name, "work.constprop.0"));
+	cr_expect_neq(f[0].offset, f[1].offset);
+	uprobe_funcs_free(f, n);
+
+	cr_assert_eq(uprobe_match_funcs(e, "work.part.0", 64, &f, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(f[0].name, "work.part.0");
+	uprobe_funcs_free(f, n);
+
+	cr_assert_eq(uprobe_match_funcs(e, "work*", 64, &f, &n), 0);
+	cr_expect_eq(n, 3);
+	uprobe_funcs_free(f, n);
+
+	/* A prefix is no name, and a clone kind needs its number. */
+	cr_assert_eq(uprobe_match_funcs(e, "wor", 64, &f, &n), -ENOENT);
+	cr_assert_eq(uprobe_match_funcs(e, "work.constprop", 64, &f, &n), -ENOENT);
+	elfsyms__free(e);
+}
+
 Test(suggest, edit_distance)
 {
 	cr_assert_eq(edit_distance("kitten", "sitting"), 3);

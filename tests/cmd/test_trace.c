@@ -323,6 +323,44 @@ static void expect_error(const char *spec, const char *want)
 	free(err);
 }
 
+/*
+ * `-f work` times work() and its clone work.constprop.0 (GCC names a copy
+ * specialised for a constant argument so; `-f render_mandelbrot` found
+ * nothing in sonde-demo), each under its own name, and not the piece
+ * work.part.0 that both call.
+ */
+Test(trace, a_name_covers_its_clones)
+{
+	char spec[600], *out, *err;
+	unsigned long calls;
+	double p50;
+	int rc;
+
+	require_bpf();
+	snprintf(spec, sizeof(spec), "%s:work", fixture_path("clones"));
+	{
+		char *argv[] = {(char *)sonde_bin(),
+				"trace",
+				"-f",
+				spec,
+				"--",
+				(char *)fixture_path("clones"),
+				"100",
+				NULL};
+
+		rc = run_cmd(argv, &out, &err);
+	}
+	cr_assert_eq(rc, 0, "sonde trace failed (%d): %s", rc, err);
+	summary_of(out, "work", &calls, &p50);
+	cr_expect_eq(calls, 100);
+	summary_of(out, "work.constprop.0", &calls, &p50);
+	cr_expect_eq(calls, 100);
+	cr_expect_null(strstr(out, "work.part.0"), "%s", out);
+	cr_expect(strstr(err, "2 functions, 200 calls, 200 timed"), "%s", err);
+	free(out);
+	free(err);
+}
+
 Test(trace, bad_input)
 {
 	char spec[512];
