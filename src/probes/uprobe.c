@@ -1140,10 +1140,12 @@ static void uprobe_summary(struct probe *p, struct log_line *l)
 	uint64_t timed = bpf_stats_sum(st, SONDE_TSTAT_TIMED);
 
 	count_threads(u, &threads, &busy);
-	log_line_add(l,
-		     "%zu functions, %llu calls, %llu timed, %llu spans written, %llu spans lost",
-		     u->nfuncs, (unsigned long long)calls, (unsigned long long)timed,
-		     (unsigned long long)u->spans_written, (unsigned long long)lost);
+	log_line_add(
+		l, "%zu function%s, %llu call%s, %llu timed, %llu span%s written, %llu span%s lost",
+		u->nfuncs, u->nfuncs == 1 ? "" : "s", (unsigned long long)calls,
+		calls == 1 ? "" : "s", (unsigned long long)timed,
+		(unsigned long long)u->spans_written, u->spans_written == 1 ? "" : "s",
+		(unsigned long long)lost, lost == 1 ? "" : "s");
 	if (lost)
 		log_line_add(l, " (%llu ring buffer full, %llu queue full, %llu by OTLP)",
 			     (unsigned long long)ring, (unsigned long long)queue,

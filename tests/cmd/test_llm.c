@@ -493,7 +493,7 @@ Test(llm, download_skipped_then_call)
 	 * only the call's bytes copied (8 MiB were read), the GET's head
 	 * among the bytes skipped (the TLS handshake's socket writes too).
 	 */
-	cr_expect(strstr(r.err, "1 connections (1 HTTP/1.1, 0 HTTP/2, 0 not HTTP)"), "%s", r.err);
+	cr_expect(strstr(r.err, "1 connection (1 HTTP/1.1, 0 HTTP/2, 0 not HTTP)"), "%s", r.err);
 	line = strstr(r.err, "llm: ");
 	while (line && sscanf(line,
 			      "llm: %lu SSL and %lu socket reads/writes copied, %lu records, "
@@ -567,7 +567,7 @@ Test(llm, ollama_plaintext)
 	cr_expect_str_eq(attr(s, "server.address"), "127.0.0.1");
 	expect_secs(atof(attr(s, "gen_ai.response.time_to_first_chunk")), 0.2, "ollama TTFC");
 	expect_secs(s->end_s - s->start_s, 1.0, "ollama duration");
-	cr_expect(strstr(r.err, "1 connections (1 HTTP/1.1, 0 HTTP/2, 0 not HTTP)"), "%s", r.err);
+	cr_expect(strstr(r.err, "1 connection (1 HTTP/1.1, 0 HTTP/2, 0 not HTTP)"), "%s", r.err);
 	free_spans(&ss);
 	run_free(&r);
 }
@@ -641,7 +641,7 @@ Test(llm, tokens_by_stack_and_metrics)
 	cr_expect_eq(folded_sum(out, ";main;ask_short;ask;"), 3 * ROUNDS, "%s", out);
 	cr_expect_eq(folded_sum(out, ";main;ask_long;ask;"), 30 * ROUNDS, "%s", out);
 	cr_expect_eq(folded_sum(out, ""), 33 * ROUNDS, "%s", out);
-	cr_expect(strstr(r.err, "6 calls (0 errors), 1 connections (1 HTTP/1.1, 0 HTTP/2"), "%s",
+	cr_expect(strstr(r.err, "6 calls (0 errors), 1 connection (1 HTTP/1.1, 0 HTTP/2"), "%s",
 		  r.err);
 
 	for (int i = 0; i < rx.n; i++)
@@ -1027,7 +1027,7 @@ Test(llm_demo, plaintext_calls_and_tokens_by_code_path)
 		  "%s", r.out);
 	cr_expect(strstr(r.out, "errors of anthropic claude-sonnet-4-5: rate_limit_error x1"), "%s",
 		  r.out);
-	cr_expect(strstr(r.err, "llm: 12 calls (1 errors), 12 connections (12 HTTP/1.1, 0 HTTP/2, "
+	cr_expect(strstr(r.err, "llm: 12 calls (1 error), 12 connections (12 HTTP/1.1, 0 HTTP/2, "
 				"0 not HTTP)"),
 		  "%s", r.err);
 	cr_expect_eq(count_of(spans, "\"name\":\"chat "), 12, "%s", spans);
