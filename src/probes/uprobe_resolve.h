@@ -53,8 +53,9 @@ int uprobe_resolve_target(const char *spec, const char *target, pid_t pid, const
 			  char *path, size_t plen, char *display, size_t dlen);
 
 /*
- * Functions of @syms named @pattern, or matching it as a glob, one per
- * address, in address order. More than @max matches is an error (-E2BIG),
+ * Functions of @syms named @pattern (or its compiler clones, as
+ * "@pattern.constprop.0"), or matching it as a glob, one per address, in
+ * address order. More than @max matches is an error (-E2BIG),
  * none is -ENOENT; @n receives the match count either way. Prints nothing.
  */
 int uprobe_match_funcs(const struct elfsyms *syms, const char *pattern, size_t max,
