@@ -90,7 +90,8 @@ __attribute__((noinline)) static void hash_strings(double budget)
 	char buf[64];
 	uint64_t acc = 0;
 
-	for (unsigned int i = 0; now() < end; i++) {
+	/* The clock is a system call: read it every 1024 strings, not each. */
+	for (unsigned int i = 0; (i & 1023) || now() < end; i++) {
 		snprintf(buf, sizeof(buf), "request-%u-user-%u", i, i * 7);
 		acc ^= fnv1a(buf);
 	}
