@@ -126,24 +126,6 @@ struct {
 	__type(value, struct ssl_call);
 } ssl_reads SEC(".maps");
 
-/* A socket syscall between its entry and its exit, per thread. */
-struct sock_call {
-	__u64 sk;
-	__u64 buf; /* the buffer, or the iovec array */
-	__u64 ts;
-	__u32 iovcnt; /* 0: buf is a plain buffer */
-	__u32 dir;
-	__u32 req_start; /* the write starts a request: take its stack */
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, __u64);
-	__type(value, struct sock_call);
-} sock_calls SEC(".maps");
-
 /* A request's stack is built here, one slot per CPU (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -702,59 +684,94 @@ int BPF_KPROBE(ssl_close, void *ssl)
 	return 0;
 }
 
-/* ---- plaintext: socket syscalls on TCP sockets ---- */
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/* ---- plaintext: sends and receives on TCP sockets ---- */
 
 /*
- * The TCP socket behind @fd of the current process, or 0. Every read and
- * write of a target comes here: the walk loads fields directly (trusted
- * and cast pointers: faulting loads, no helper call each), all but the
- * fd array's slot, which takes a variable index.
+ * The socket layer's tracepoints, at the return of sock_sendmsg() and
+ * sock_recvmsg(), which every syscall that moves bytes on a socket goes
+ * through: only socket calls run a program, a few instructions for those
+ * of processes not targeted. The raw sys_enter/sys_exit tracepoints used
+ * before put every syscall of the host on the slow path (about 40 ns
+ * each, targets or not). The buffer comes from the syscall's saved user
+ * registers, by the syscall's number (x86-64 numbers; a 32-bit task's
+ * are another table and are not read); bytes moved from elsewhere
+ * (sendfile, splice, io_uring, the kernel's own sockets) are not copied.
  */
-static __always_inline __u64 fd_sock(long fd)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = t->files->fdt;
-	struct file *fp = NULL, *f;
-	struct socket *so;
-	struct sock *sk;
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_READV 19
+#define NR_WRITEV 20
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+#define TS_COMPAT 0x0002 /* x86 thread_info.status: a 32-bit syscall */
+#define MSG_PEEK 2
 
-	if (fd < 0 || !fdt || fd >= fdt->max_fds)
-		return 0;
-	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fdt->fd[fd]) || !fp)
-		return 0;
-	f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file));
-	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
-		return 0;
-	so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
-	if (so->type != SOCK_STREAM)
-		return 0;
-	sk = so->sk;
-	if (!sk ||
-	    (sk->__sk_common.skc_family != AF_INET && sk->__sk_common.skc_family != AF_INET6) ||
-	    sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	return (__u64)sk;
+static __always_inline bool tcp_sock(const struct sock *sk)
+{
+	return sk && sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+	       (sk->__sk_common.skc_family == AF_INET || sk->__sk_common.skc_family == AF_INET6);
 }
 
-/* A socket syscall of @dir on @fd enters: remember it if its bytes are wanted. */
-static __always_inline int sock_enter(long fd, __u64 buf, __u64 len, __u32 iovcnt, __u32 dir)
+/*
+ * The user buffer of the syscall the current thread is in, if it moves
+ * bytes in direction @dir: *@buf a buffer or, with *@iovcnt, an iovec
+ * array. False for any other syscall.
+ */
+static __always_inline bool syscall_buffer(struct pt_regs *regs, __u32 dir, __u64 *buf,
+					   __u32 *iovcnt)
 {
-	__u64 id = sonde_pid_tgid();
-	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
-	struct sock_call c = {.buf = buf, .iovcnt = iovcnt, .dir = dir};
+	long nr = regs->orig_ax;
+	struct user_msghdr m;
+
+	*buf = regs->si;
+	*iovcnt = 0;
+	switch (nr) {
+	case NR_WRITE:
+	case NR_SENDTO:
+		return dir == SONDE_TLS_WRITE;
+	case NR_READ:
+	case NR_RECVFROM:
+		return dir == SONDE_TLS_READ;
+	case NR_WRITEV:
+	case NR_READV:
+		*iovcnt = (__u32)regs->dx;
+		return *iovcnt && dir == (nr == NR_WRITEV ? SONDE_TLS_WRITE : SONDE_TLS_READ);
+	case NR_SENDMSG:
+	case NR_RECVMSG:
+		if (dir != (nr == NR_SENDMSG ? SONDE_TLS_WRITE : SONDE_TLS_READ) ||
+		    bpf_probe_read_user(&m, sizeof(m), (void *)*buf) || !m.msg_iovlen)
+			return false;
+		*buf = (__u64)m.msg_iov;
+		*iovcnt = (__u32)m.msg_iovlen;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* @ret bytes moved on @sk in direction @dir by the current thread: copy them if wanted. */
+static __always_inline int sock_moved(void *ctx, struct sock *sk, int ret, __u32 dir)
+{
+	__u64 id = sonde_pid_tgid(), buf, first, flen = (__u64)ret, ts;
+	struct conn_key k = {.conn = (__u64)sk, .pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
+	struct task_struct *task;
 	struct conn_state *st;
+	struct pt_regs *regs;
+	__u32 iovcnt;
 	bool req = false;
 
-	if (!armed || !targeted(k.pid))
+	if (ret <= 0 || !armed || !targeted(k.pid) || !tcp_sock(sk))
 		return 0;
-	k.conn = fd_sock(fd);
-	if (!k.conn)
+	task = bpf_get_current_task_btf();
+	if (task->thread_info.status & TS_COMPAT)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!syscall_buffer(regs, dir, &buf, &iovcnt))
 		return 0;
 	if (dir == SONDE_TLS_WRITE) {
-		__u64 first = buf, flen = len;
-
+		first = buf;
 		if (iovcnt) {
 			struct uiovec v = {};
 
@@ -767,145 +784,58 @@ static __always_inline int sock_enter(long fd, __u64 buf, __u64 len, __u32 iovcn
 		if (!st)
 			return 0;
 		if (!write_starts(st, first, flen, true, &req)) {
-			stat_add(SONDE_TLSSTAT_SKIPPED, len);
+			stat_add(SONDE_TLSSTAT_SKIPPED, (__u64)ret);
 			return 0;
 		}
-	} else if (!copies(bpf_map_lookup_elem(&conns, &k))) {
-		return 0;
+	} else {
+		st = bpf_map_lookup_elem(&conns, &k);
+		/* Reads of a connection that wrote no request yet (a server) are not copied. */
+		if (!copies(st))
+			return 0;
 	}
-	c.sk = k.conn;
-	c.ts = bpf_ktime_get_ns();
-	c.req_start = req;
-	if (bpf_map_update_elem(&sock_calls, &id, &c, BPF_ANY))
-		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
-	return 0;
-}
-
-/* A socket syscall exits (@regs: its saved user registers): send what it moved. */
-static __always_inline int sock_exit(void *ctx, const struct pt_regs *regs, long ret)
-{
-	__u64 id = sonde_pid_tgid();
-	struct sock_call *c = bpf_map_lookup_elem(&sock_calls, &id);
-	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
-	struct conn_state *st;
-	__u64 ts;
-
-	if (!c)
-		return 0;
-	k.conn = c->sk;
-	st = ret > 0 ? bpf_map_lookup_elem(&conns, &k) : NULL;
-	if (!st)
-		goto out;
 	stat_add(SONDE_TLSSTAT_SOCK_CALLS, 1);
-	if (c->req_start && capture_stacks)
-		send_stack(ctx, regs, id, c->ts);
-	ts = c->dir == SONDE_TLS_WRITE ? c->ts : bpf_ktime_get_ns();
-	send_data(&k, st, c->dir, c->buf, (__u64)ret, c->iovcnt, ts, (__u32)id);
-out:
-	bpf_map_delete_elem(&sock_calls, &id);
+	ts = bpf_ktime_get_ns();
+	if (req && capture_stacks)
+		send_stack(ctx, regs, id, ts);
+	send_data(&k, st, dir, buf, (__u64)ret, iovcnt, ts, (__u32)id);
 	return 0;
 }
 
-/* struct user_msghdr's iovec pointer and count. */
-static __always_inline int msg_enter(long fd, __u64 msg, __u32 dir)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tls_sock_send, struct sock *sk, int ret, int flags)
 {
-	struct user_msghdr m;
+	return sock_moved(ctx, sk, ret, SONDE_TLS_WRITE);
+}
 
-	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg) || !m.msg_iovlen)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tls_sock_recv, struct sock *sk, int ret, int flags)
+{
+	/* A peek leaves the bytes to the next read, which copies them. */
+	if (flags & MSG_PEEK)
 		return 0;
-	return sock_enter(fd, (__u64)m.msg_iov, 0, (__u32)m.msg_iovlen, dir);
+	return sock_moved(ctx, sk, ret, SONDE_TLS_READ);
 }
 
 /*
- * The socket syscalls, from the raw sys_enter/sys_exit tracepoints: one
- * program each for every syscall of the host, a few instructions for the
- * ones not wanted. The classic syscalls/sys_enter_* tracepoints cost a
- * perf record per call (args copied, a trace buffer): curl downloading
- * 1 GiB took 23 % more CPU under them, and they need tracefs mounted.
- * x86-64 numbers; a 32-bit task's are another table and are not read.
+ * A TCP connection of a target ends: closed by it (FIN_WAIT1, or LAST_ACK
+ * after the peer's close), aborted (CLOSE), or its socket connected anew
+ * (SYN_SENT). Transitions the peer causes run in softirq, where the
+ * current process is whoever was interrupted: its key finds no
+ * connection unless it is the owner's.
  */
-#define NR_READ 0
-#define NR_WRITE 1
-#define NR_CLOSE 3
-#define NR_READV 19
-#define NR_WRITEV 20
-#define NR_CONNECT 42
-#define NR_SENDTO 44
-#define NR_RECVFROM 45
-#define NR_SENDMSG 46
-#define NR_RECVMSG 47
-#define NR_BIT(n) (1ull << (n))
-/* Calls whose bytes are copied (an exit is wanted), and those that end a connection. */
-#define NR_MOVES                                                                     \
-	(NR_BIT(NR_READ) | NR_BIT(NR_WRITE) | NR_BIT(NR_READV) | NR_BIT(NR_WRITEV) | \
-	 NR_BIT(NR_SENDTO) | NR_BIT(NR_RECVFROM) | NR_BIT(NR_SENDMSG) | NR_BIT(NR_RECVMSG))
-#define NR_ENDS (NR_BIT(NR_CLOSE) | NR_BIT(NR_CONNECT))
-#define TS_COMPAT 0x0002 /* x86 thread_info.status: a 32-bit syscall */
-
-static __always_inline bool wanted(long nr, __u64 set)
-{
-	return nr >= 0 && nr < 64 && (NR_BIT(nr) & set);
-}
-
-static __always_inline bool compat_task(void)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-
-	return t->thread_info.status & TS_COMPAT;
-}
-
-/* close(2), and connect(2) on a socket that was used before: the connection ended. */
-static __always_inline int sock_end(long fd)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tls_sock_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 id = sonde_pid_tgid();
-	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
+	struct conn_key k = {.conn = (__u64)sk, .pid = id >> 32, .source = SONDE_TLS_SRC_SOCKET};
 
-	if (!targeted(k.pid))
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE &&
+	    newstate != TCP_SYN_SENT)
 		return 0;
-	k.conn = fd_sock(fd);
-	if (k.conn)
-		conn_close(&k, (__u32)id);
+	if (!k.pid || !targeted(k.pid))
+		return 0;
+	conn_close(&k, (__u32)id);
 	return 0;
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
-{
-	__u64 a1, a2;
-	long fd;
-
-	if (!wanted(nr, NR_MOVES | NR_ENDS) || compat_task())
-		return 0;
-	fd = (int)regs->di; /* an int: the register's upper half is not */
-	a1 = regs->si;
-	a2 = regs->dx;
-	switch (nr) {
-	case NR_WRITE:
-	case NR_SENDTO:
-		return sock_enter(fd, a1, a2, 0, SONDE_TLS_WRITE);
-	case NR_READ:
-	case NR_RECVFROM:
-		return sock_enter(fd, a1, a2, 0, SONDE_TLS_READ);
-	case NR_WRITEV:
-		return a2 ? sock_enter(fd, a1, 0, (__u32)a2, SONDE_TLS_WRITE) : 0;
-	case NR_READV:
-		return a2 ? sock_enter(fd, a1, 0, (__u32)a2, SONDE_TLS_READ) : 0;
-	case NR_SENDMSG:
-		return msg_enter(fd, a1, SONDE_TLS_WRITE);
-	case NR_RECVMSG:
-		return msg_enter(fd, a1, SONDE_TLS_READ);
-	default: /* close, connect */
-		return sock_end(fd);
-	}
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tls_sys_exit, struct pt_regs *regs, long ret)
-{
-	/* sock_exit() finds only what sock_enter() kept for this thread. */
-	if (!wanted(regs->orig_ax, NR_MOVES))
-		return 0;
-	return sock_exit(ctx, regs, ret);
 }
 
 /* ---- processes ---- */

@@ -789,8 +789,9 @@ static void set_autoload(struct tls *t)
 	struct tls_bpf *s = t->skel;
 	bool plain = t->o->plaintext;
 
-	bpf_program__set_autoload(s->progs.tls_sys_enter, plain);
-	bpf_program__set_autoload(s->progs.tls_sys_exit, plain);
+	bpf_program__set_autoload(s->progs.tls_sock_send, plain);
+	bpf_program__set_autoload(s->progs.tls_sock_recv, plain);
+	bpf_program__set_autoload(s->progs.tls_sock_state, plain);
 	bpf_program__set_autoload(s->progs.ssl_write_session, t->session);
 	bpf_program__set_autoload(s->progs.ssl_read_session, t->session);
 	bpf_program__set_autoload(s->progs.ssl_write_entry, !t->session);
@@ -829,7 +830,6 @@ static int load_bpf(struct tls *t)
 	bpf_map__set_max_entries(t->skel->maps.conns, o->max_connections);
 	bpf_map__set_max_entries(t->skel->maps.ssl_writes, o->max_threads);
 	bpf_map__set_max_entries(t->skel->maps.ssl_reads, o->max_threads);
-	bpf_map__set_max_entries(t->skel->maps.sock_calls, o->max_threads);
 	bpf_map__set_max_entries(t->skel->maps.scratch, o->stacks && ncpu > 0 ? ncpu : 1);
 	set_autoload(t);
 	if (t->multi) {
