@@ -9,8 +9,8 @@
 #   llm       sonde llm -p VICTIM (TLS uprobes and the plaintext socket
 #             tracepoints: sock_send_length/sock_recv_length, which run
 #             for socket calls only)
-#   record    sonde record -p VICTIM (its mmap watch is a raw sys_exit
-#             tracepoint: every syscall of the host takes the slow path)
+#   record    sonde record -p VICTIM (its mmaps of code from perf's mmap
+#             records; a raw sys_exit tracepoint only without perf events)
 #   bpftrace  bpftrace 'tracepoint:raw_syscalls:sys_enter /pid == VICTIM/'
 #             (a per-process syscall one-liner: the same slow path, and a
 #             perf record per call; tracefs is mounted for it if it is not)

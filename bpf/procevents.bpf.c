@@ -13,7 +13,9 @@
  *   fork  a target forked a process, which is now a target too (follow)
  *   exit  a target's process ended and left the map
  *   mmap  a target mapped a file executable (a library, by ld.so or
- *         dlopen), while stack probes run
+ *         dlopen), while stack probes run, when perf's mmap records
+ *         (src/probes/mmapwatch.c, which cost no other syscall anything)
+ *         cannot be had
  *
  * Events of targets carry SONDE_PROC_F_TARGET: with watch_maps the
  * collector snapshots their maps (src/probes/procwatch.c), so that a
@@ -163,7 +165,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 #define MAP_ANONYMOUS 0x20
 
 /*
- * Loaded with watch_maps. mmap returned: a file mapped executable by a
+ * Loaded with watch_maps and no perf mmap records: every syscall of the
+ * host takes the slow path with it. mmap returned: a file mapped executable by a
  * target is announced. At syscall exit the saved registers still hold
  * the arguments: rsi len, rdx prot, r10 flags.
  */

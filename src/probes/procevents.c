@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "model/metrics.h"
 #include "probes/bpf_stats.h"
+#include "probes/mmapwatch.h"
 #include "probes/procevents.h"
 #include "probes/procwatch.h"
 #include "probes/rqueue.h"
@@ -46,6 +47,7 @@ static int pe_open(struct probe *p)
 	const struct procevents_opts *o = p->opts;
 	struct probe_host *h = p->host;
 	bool watch_maps = h->stacks != NULL;
+	struct mmapwatch *mw = NULL;
 	struct procevents *pe;
 	int err;
 
@@ -68,18 +70,32 @@ static int pe_open(struct probe *p)
 	/* A launched command's exec also makes it a target in full. */
 	bpf_program__set_autoload(pe->skel->progs.on_exec,
 				  o->report_execs || watch_maps || h->targets.launched);
-	/* Every syscall's exit on the host: only for the stack probes' maps. */
-	bpf_program__set_autoload(pe->skel->progs.on_sys_exit, watch_maps);
+	/*
+	 * Mmaps of code for the stack probes' maps: from perf's mmap records,
+	 * which cost nothing but a record per such mmap, or else (no perf
+	 * events) from every syscall's exit on the host.
+	 */
+	if (watch_maps) {
+		err = mmapwatch__new(&mw);
+		if (err)
+			log_warn("procevents: no perf mmap records (%s): mmaps are watched at "
+				 "every syscall's exit",
+				 strerror(-err));
+	}
+	bpf_program__set_autoload(pe->skel->progs.on_sys_exit, watch_maps && !mw);
 	err = probe_reuse_targets(h, pe->skel->maps.targets, "procevents");
-	if (err)
-		return err;
-	err = procevents_bpf__load(pe->skel);
+	if (!err) {
+		err = procevents_bpf__load(pe->skel);
+		if (err)
+			log_err("procevents: failed to load BPF programs: %s", strerror(-err));
+	}
 	if (err) {
-		log_err("procevents: failed to load BPF programs: %s", strerror(-err));
+		mmapwatch__free(mw);
 		return err;
 	}
 	if (watch_maps)
-		return procwatch__new(pe->skel->maps.events, &pe->pw);
+		return procwatch__new(pe->skel->maps.events, pe->skel->maps.targets, h->targets.all,
+				      mw, &pe->pw);
 	err = rqueue__init(&pe->q, QUEUE_EVENTS * sizeof(struct sonde_proc_event),
 			   sizeof(struct sonde_proc_event));
 	if (err)
@@ -191,6 +207,10 @@ static void watch_details(struct probe *p)
 		 (unsigned long long)st.mmaps, (unsigned long long)ps.merged,
 		 (unsigned long long)st.exits, (unsigned long long)ps.gone,
 		 (unsigned long long)ps.dropped, (unsigned long long)ps.stalls);
+	if (ps.mmaps_lost)
+		log_warn("procevents: %llu mmaps of code not seen (perf's ring full): libraries "
+			 "loaded then are named when their process is read again",
+			 (unsigned long long)ps.mmaps_lost);
 }
 
 /* What went wrong (a lost event is a process followed late or not at all); with -v, figures. */

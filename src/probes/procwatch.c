@@ -17,7 +17,10 @@
 
 #include <bpf/libbpf.h>
 
+#include <bpf/bpf.h>
+
 #include "base/log.h"
+#include "probes/mmapwatch.h"
 #include "probes/probe.h"
 #include "probes/procwatch.h"
 #include "sonde/events.h"
@@ -38,6 +41,9 @@ struct rec {
 
 struct procwatch {
 	struct ring_buffer *rb;
+	struct mmapwatch *mw; /* the mmaps of code, when not from the ring */
+	int targets_fd;	      /* the session's target map, for mw's records */
+	bool target_all;
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
@@ -105,15 +111,11 @@ static int push(struct procwatch *pw, struct rec *r)
 	return ret;
 }
 
-static int on_event(void *ctx, void *data, size_t len)
+/* Queue event @ev, with the maps of a target's process read now. */
+static int take(struct procwatch *pw, const struct sonde_proc_event *ev)
 {
-	const struct sonde_proc_event *ev = data;
-	struct procwatch *pw = ctx;
-	struct rec *r;
+	struct rec *r = calloc(1, sizeof(*r));
 
-	if (len < sizeof(*ev) || ev->kind != SONDE_EV_PROC)
-		return 0;
-	r = calloc(1, sizeof(*r));
 	if (!r)
 		return 0;
 	r->ev = *ev;
@@ -134,12 +136,51 @@ static int on_event(void *ctx, void *data, size_t len)
 	return push(pw, r);
 }
 
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct sonde_proc_event *ev = data;
+
+	if (len < sizeof(*ev) || ev->kind != SONDE_EV_PROC)
+		return 0;
+	return take(ctx, ev);
+}
+
+/* A file mapped executable, from perf: an mmap event as the BPF side would send it. */
+static void on_mmap(void *ctx, const struct mmapwatch_ev *m)
+{
+	struct procwatch *pw = ctx;
+	struct sonde_proc_event ev = {
+		.kind = SONDE_EV_PROC,
+		.op = SONDE_PROC_MMAP,
+		.pid = m->pid,
+		.time_ns = m->time_ns,
+		.addr = m->addr,
+		.len = m->len,
+	};
+	uint32_t state;
+
+	/* PID 0: a process outside sonde's PID namespace. */
+	if (!m->pid || (!pw->target_all && bpf_map_lookup_elem(pw->targets_fd, &ev.pid, &state)))
+		return;
+	ev.flags = SONDE_PROC_F_TARGET;
+	/* Queued over PROCWATCH_MAX_RECS too: perf's rings hold a few hundred at most. */
+	take(pw, &ev);
+}
+
 static int consume(struct procwatch *pw)
 {
 	int err;
 
 	pthread_mutex_lock(&pw->consume);
 	err = ring_buffer__consume(pw->rb);
+	if (err >= 0 && pw->mw) {
+		mmapwatch__read(pw->mw, on_mmap, pw);
+		pthread_mutex_lock(&pw->lock);
+		pw->st.mmaps_lost = mmapwatch__lost(pw->mw);
+		if (pw->nrecs >= PROCWATCH_MAX_RECS)
+			err = PROBE_QUEUE_FULL;
+		pthread_mutex_unlock(&pw->lock);
+	}
 	pthread_mutex_unlock(&pw->consume);
 	return err;
 }
@@ -147,14 +188,19 @@ static int consume(struct procwatch *pw)
 static void *run(void *arg)
 {
 	struct procwatch *pw = arg;
-	struct pollfd pfd[2] = {{.fd = ring_buffer__epoll_fd(pw->rb), .events = POLLIN},
-				{.fd = pw->stop_fd, .events = POLLIN}};
+	int nfd = 2 + mmapwatch__nfds(pw->mw);
+	struct pollfd pfd[nfd];
+
+	pfd[0] = (struct pollfd){.fd = ring_buffer__epoll_fd(pw->rb), .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = pw->stop_fd, .events = POLLIN};
+	for (int i = 2; i < nfd; i++)
+		pfd[i] = (struct pollfd){.fd = mmapwatch__fd(pw->mw, i - 2), .events = POLLIN};
 
 	/* Ahead of the busy processes it watches: their maps must be read before they exit. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WATCH_NICE);
 	while (!atomic_load(&pw->stop)) {
 		/* Woken by an event or the stop only: no timer wakeups while the host is quiet. */
-		int err, n = poll(pfd, 2, -1);
+		int err, n = poll(pfd, (nfds_t)nfd, -1);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("procevents: failed to wait for process events: %s",
@@ -191,15 +237,21 @@ bool procwatch__catch_up(struct procwatch *pw)
 	return consume(pw) == PROBE_QUEUE_FULL;
 }
 
-int procwatch__new(const struct bpf_map *map, struct procwatch **out)
+int procwatch__new(const struct bpf_map *map, const struct bpf_map *targets, bool target_all,
+		   struct mmapwatch *mw, struct procwatch **out)
 {
 	struct procwatch *pw = calloc(1, sizeof(*pw));
 	sigset_t all, old;
 	int err;
 
 	*out = NULL;
-	if (!pw)
+	if (!pw) {
+		mmapwatch__free(mw);
 		return -ENOMEM;
+	}
+	pw->mw = mw;
+	pw->targets_fd = bpf_map__fd(targets);
+	pw->target_all = target_all;
 	pthread_mutex_init(&pw->lock, NULL);
 	pthread_mutex_init(&pw->consume, NULL);
 	pthread_cond_init(&pw->drained, NULL);
@@ -279,6 +331,7 @@ void procwatch__free(struct procwatch *pw)
 	if (pw->stop_fd >= 0)
 		close(pw->stop_fd);
 	ring_buffer__free(pw->rb);
+	mmapwatch__free(pw->mw);
 	for (r = pw->head; r; r = next) {
 		next = r->next;
 		free(r->maps);

@@ -20,6 +20,7 @@
 #include "sonde/events.h"
 
 struct bpf_map;
+struct mmapwatch;
 struct procwatch;
 
 /* Maps text held at once; past it snapshots are dropped (counted), not the events. */
@@ -40,10 +41,16 @@ struct procwatch_stats {
 	uint64_t merged;    /* mmap snapshots replaced by a newer one before use */
 	uint64_t dropped;   /* snapshots dropped over PROCWATCH_MAX_BYTES */
 	uint64_t stalls;    /* times the ring was left waiting over PROCWATCH_MAX_RECS */
+	uint64_t mmaps_lost; /* mmap records perf could not write (its ring full) */
 };
 
-/* Start the thread on ring @map. 0 or -errno (logged). */
-int procwatch__new(const struct bpf_map *map, struct procwatch **out);
+/*
+ * Start the thread on ring @map; with @mw (owned from now on, freed on
+ * error too), the mmaps of code come from it, for the processes in
+ * @targets (any with @target_all), not from the ring. 0 or -errno (logged).
+ */
+int procwatch__new(const struct bpf_map *map, const struct bpf_map *targets, bool target_all,
+		   struct mmapwatch *mw, struct procwatch **out);
 /*
  * Take what the ring holds now on the caller's thread (the watcher may
  * lag on a loaded machine), so that every event before this moment is

@@ -3,11 +3,16 @@
  * Process events in record (BPF, root): short-lived processes are named
  * because their maps are read at exec and mmap, not when their samples
  * are processed (by then they are gone); a launched command's ticks
- * before its exec (sonde's own fork) are not in the profile.
+ * before its exec (sonde's own fork) are not in the profile; and no
+ * program runs at every syscall of the host for it.
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -153,4 +158,63 @@ Test(proc_events, no_pre_exec_samples, .timeout = 300)
 	/* Before: ~34 sonde;... samples per run at 20 kHz. */
 	cr_assert_eq(mine, 0, "%lu samples labelled sonde (and %lu of true)", mine, cmd);
 	cr_assert_gt(cmd, 0);
+}
+
+/* Until bpftool lists a program named @want; then whether @bad is listed too. */
+static bool programs_while_running(const char *want, const char *const *bad, char **list)
+{
+	for (int i = 0; i < 100; i++) {
+		char *err = NULL;
+
+		free(*list);
+		*list = NULL;
+		run_sh("bpftool prog show", list, &err);
+		free(err);
+		if (*list && strstr(*list, want))
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert(*list && strstr(*list, want), "no program %s loaded:\n%s", want, *list);
+	for (; *bad; bad++)
+		if (strstr(*list, *bad))
+			return true;
+	return false;
+}
+
+/*
+ * Tracing one process costs the host's other syscalls nothing: no program
+ * runs at every syscall's entry or exit while record runs (mmaps of code
+ * come from perf's mmap records) or while llm does (plaintext from the
+ * socket layer's tracepoints). Before, both loaded raw sys_exit (and llm
+ * sys_enter) programs: every syscall of the host took the slow path.
+ */
+Test(proc_events, no_program_on_every_syscall, .timeout = 60)
+{
+	static const char *const bad[] = {" on_sys_exit ", " tls_sys_enter ", " tls_sys_exit ",
+					  NULL};
+	static const char *const cmds[][2] = {{"record", " on_sample "},
+					      {"llm", " tls_sock_send "}};
+	char pid[16];
+	pid_t victim, sonde;
+
+	require_bpf();
+	victim = spawn((char *const[]){"/bin/sleep", "60", NULL}, "/dev/null", "/dev/null");
+	snprintf(pid, sizeof(pid), "%d", (int)victim);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *list = NULL;
+		bool found;
+
+		sonde = spawn((char *const[]){(char *)sonde_bin(), (char *)cmds[i][0], "-p", pid,
+					      "-d", "20", "-o", (char *)tmp_path("every.folded"),
+					      NULL},
+			      tmp_path("every.out"), tmp_path("every.err"));
+		found = programs_while_running(cmds[i][1], bad, &list);
+		kill(sonde, SIGINT);
+		waitpid(sonde, NULL, 0);
+		cr_expect_not(found, "sonde %s runs a program at every syscall:\n%s", cmds[i][0],
+			      list);
+		free(list);
+	}
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, 0);
 }
