@@ -15,9 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/libbpf.h>
-
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "base/log.h"
 #include "probes/mmapwatch.h"
