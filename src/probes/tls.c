@@ -107,6 +107,7 @@ struct tproc {
 struct tls {
 	struct probe *p;
 	const struct tls_opts *o;
+	bool plain; /* plaintext sockets captured (asked, and the kernel can) */
 	struct tls_bpf *skel;
 	struct tls_attach *att;
 	struct bpf_link **tps;
@@ -784,10 +785,30 @@ static int decoder_new(struct tls *t)
 	return 0;
 }
 
+/*
+ * The socket layer's tracepoints of the plaintext capture came with Linux
+ * 6.3: on an older kernel plaintext HTTP is left out, and said so.
+ */
+static bool plaintext_possible(void)
+{
+	static const char *const tps[] = {"sock_send_length", "sock_recv_length",
+					  "inet_sock_set_state"};
+
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		if (libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP) < 0) {
+			log_warn("llm: this kernel has no %s tracepoint (Linux 6.3 and later "
+				 "have it): plaintext HTTP is not seen, TLS is",
+				 tps[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void set_autoload(struct tls *t)
 {
 	struct tls_bpf *s = t->skel;
-	bool plain = t->o->plaintext;
+	bool plain = t->plain = t->o->plaintext && plaintext_possible();
 
 	bpf_program__set_autoload(s->progs.tls_sock_send, plain);
 	bpf_program__set_autoload(s->progs.tls_sock_recv, plain);
@@ -1031,8 +1052,9 @@ static int tls_attach(struct probe *p)
 	if (tls_attach__refused(t->att))
 		log_warn("llm: the kernel refused %zu TLS uprobes; those calls are not seen",
 			 tls_attach__refused(t->att));
-	if (!tls_attach__nfiles(t->att) && !t->o->plaintext && !p->host->targets.dynamic) {
-		log_err("llm: no TLS library to attach to, and --no-plaintext: nothing to see");
+	if (!tls_attach__nfiles(t->att) && !t->plain && !p->host->targets.dynamic) {
+		log_err("llm: no TLS library to attach to, and no plaintext capture: nothing to "
+			"see");
 		return -ENOENT;
 	}
 	return 0;
