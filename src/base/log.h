@@ -88,4 +88,10 @@ bool log_status_enabled(void);
 /* Install as libbpf's print callback: libbpf_set_print(). */
 void log_route_libbpf(void);
 
+/* "s" unless @n is 1, for "%llu call%s" (n, plural_s(n)). */
+static inline const char *plural_s(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 #endif /* SONDE_LOG_H */

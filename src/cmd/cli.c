@@ -1288,7 +1288,8 @@ int cli_parse_files(const struct files_command *c, int argc, char **argv, struct
 	}
 	if ((unsigned int)(argc - optind) != c->ninputs) {
 		log_err("%s: give %s, got %d argument%s (see sonde %s --help)", c->name,
-			c->inputs_usage, argc - optind, argc - optind == 1 ? "" : "s", c->name);
+			c->inputs_usage, argc - optind,
+			plural_s((unsigned long long)(argc - optind)), c->name);
 		err = -EINVAL;
 		goto err_free;
 	}

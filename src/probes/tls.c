@@ -997,7 +997,7 @@ static int attach_uprobes(struct tls *t)
 			return err;
 		log_summary("llm: -a: uprobes in %zu TLS file%s, for every process that maps them "
 			    "(new ones included); each new program is examined as it execs",
-			    tls_attach__nfiles(t->att), tls_attach__nfiles(t->att) == 1 ? "" : "s");
+			    tls_attach__nfiles(t->att), plural_s(tls_attach__nfiles(t->att)));
 		for (size_t i = 0; i < tls_attach__nfiles(t->att); i++)
 			log_summary("llm:   %s",
 				    tls_attach__describe(t->att, i, desc, sizeof(desc)));
@@ -1276,9 +1276,9 @@ static void tls_summary(struct probe *p, struct log_line *l)
 	log_line_add(l,
 		     "llm: %llu call%s (%llu error%s), %llu connection%s (%llu HTTP/1.1, %llu "
 		     "HTTP/2, %llu not HTTP), %.1f MB captured, %llu bytes lost",
-		     (unsigned long long)t->calls, t->calls == 1 ? "" : "s",
-		     (unsigned long long)t->errors, t->errors == 1 ? "" : "s",
-		     (unsigned long long)ds.conns_opened, ds.conns_opened == 1 ? "" : "s",
+		     (unsigned long long)t->calls, plural_s(t->calls),
+		     (unsigned long long)t->errors, plural_s(t->errors),
+		     (unsigned long long)ds.conns_opened, plural_s(ds.conns_opened),
 		     (unsigned long long)ds.conns_http1, (unsigned long long)ds.conns_http2,
 		     (unsigned long long)ds.conns_other, (double)ds.bytes / 1e6,
 		     (unsigned long long)lost);
@@ -1289,7 +1289,7 @@ static void tls_summary(struct probe *p, struct log_line *l)
 	log_line_int(l, "sonde.llm.bytes.lost", (long long)lost);
 	if (p->host->span) {
 		log_line_add(l, ", %llu span%s", (unsigned long long)t->spans_sent,
-			     t->spans_sent == 1 ? "" : "s");
+			     plural_s(t->spans_sent));
 		if (p->host->spans_lost_downstream)
 			log_line_add(l, " (%llu lost by the exporters)",
 				     (unsigned long long)p->host->spans_lost_downstream);

@@ -791,8 +791,8 @@ static int uprobe_attach(struct probe *p)
 	if (err)
 		return err;
 	if (u->nskipped)
-		log_warn("trace: the kernel cannot probe %zu function%s, skipped: %s",
-			 u->nskipped, u->nskipped == 1 ? "" : "s", u->skipped);
+		log_warn("trace: the kernel cannot probe %zu function%s, skipped: %s", u->nskipped,
+			 plural_s(u->nskipped), u->skipped);
 	if (u->nskipped == u->nprobes) {
 		log_err("trace: nothing left to trace");
 		return -ENOTSUP;
@@ -1142,10 +1142,9 @@ static void uprobe_summary(struct probe *p, struct log_line *l)
 	count_threads(u, &threads, &busy);
 	log_line_add(
 		l, "%zu function%s, %llu call%s, %llu timed, %llu span%s written, %llu span%s lost",
-		u->nfuncs, u->nfuncs == 1 ? "" : "s", (unsigned long long)calls,
-		calls == 1 ? "" : "s", (unsigned long long)timed,
-		(unsigned long long)u->spans_written, u->spans_written == 1 ? "" : "s",
-		(unsigned long long)lost, lost == 1 ? "" : "s");
+		u->nfuncs, plural_s(u->nfuncs), (unsigned long long)calls, plural_s(calls),
+		(unsigned long long)timed, (unsigned long long)u->spans_written,
+		plural_s(u->spans_written), (unsigned long long)lost, plural_s(lost));
 	if (lost)
 		log_line_add(l, " (%llu ring buffer full, %llu queue full, %llu by OTLP)",
 			     (unsigned long long)ring, (unsigned long long)queue,

@@ -377,7 +377,7 @@ void procstat_summary(const struct procstat *ps, pid_t pid, const char *comm, bo
 		     (unsigned long long)ps->minor_faults, (unsigned long long)ps->major_faults,
 		     (unsigned long long)ps->voluntary_switches,
 		     (unsigned long long)ps->involuntary_switches, ps->threads,
-		     ps->threads == 1 ? "" : "s", gone ? " (last read before it exited)" : "");
+		     plural_s(ps->threads), gone ? " (last read before it exited)" : "");
 	log_line_int(l, "sonde.target.pid", pid);
 	log_line_double(l, "sonde.target.cpu.user_seconds", ps->user_seconds);
 	log_line_double(l, "sonde.target.cpu.system_seconds", ps->system_seconds);
@@ -407,7 +407,7 @@ void procstat_summary_exited(const struct rusage *ru, unsigned int threads, pid_
 		     "resident, %ld minor + %ld major page faults, %ld voluntary + %ld involuntary "
 		     "context switches with the children it waited for, %u thread%s",
 		     (int)pid, comm, user + sys, user, sys, ru->ru_maxrss / 1024.0, ru->ru_minflt,
-		     ru->ru_majflt, ru->ru_nvcsw, ru->ru_nivcsw, threads, threads == 1 ? "" : "s");
+		     ru->ru_majflt, ru->ru_nvcsw, ru->ru_nivcsw, threads, plural_s(threads));
 	log_line_int(l, "sonde.target.pid", pid);
 	log_line_double(l, "sonde.target.cpu.user_seconds", user);
 	log_line_double(l, "sonde.target.cpu.system_seconds", sys);
