@@ -985,9 +985,11 @@ static void report_span_drops(struct session *s)
 int session__finish(struct session *s)
 {
 	const struct session_opts *o = s->o;
+	const struct rusage *ru;
 	struct log_line line;
 	char sub[256];
-	int err = 0, e;
+	int err = 0, e, npids;
+	pid_t launched = 0;
 	bool wrote = false;
 
 	if (target__launched(s->target) && s->reason == RUNLOOP_TARGET_EXIT) {
@@ -1049,15 +1051,17 @@ int session__finish(struct session *s)
 		log_summary_line(&line);
 	}
 	procs_refresh(s, NULL);
+	/* The launched command reaped: its exact figures, not the last reading. */
+	ru = target__rusage(s->target);
+	if (ru)
+		launched = target__pids(s->target, &npids)[0];
 	for (int i = 0; i < s->nprocs; i++) {
 		const struct tproc *t = &s->procs[i];
-		const struct rusage *ru = target__rusage(s->target);
 
 		if (!t->have)
 			continue;
 		log_line_init(&line);
-		/* The launched command reaped: its exact figures, not the last reading. */
-		if (ru && t->gone && t->pid == target__pids(s->target, &(int){0})[0])
+		if (ru && t->gone && t->pid == launched)
 			procstat_summary_exited(ru, t->last.threads, t->pid, t->comm, &line);
 		else
 			procstat_summary(&t->last, t->pid, t->comm, t->gone, &line);
