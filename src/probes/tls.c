@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "base/log.h"
@@ -793,16 +794,23 @@ static bool plaintext_possible(void)
 {
 	static const char *const tps[] = {"sock_send_length", "sock_recv_length",
 					  "inet_sock_set_state"};
+	/* One parse of the kernel's BTF for the three (each lookup by libbpf parses it again). */
+	struct btf *vm = btf__load_vmlinux_btf();
+	bool ok = true;
 
-	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
-		if (libbpf_find_vmlinux_btf_id(tps[i], BPF_TRACE_RAW_TP) < 0) {
+	for (size_t i = 0; ok && i < sizeof(tps) / sizeof(tps[0]); i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "btf_trace_%s", tps[i]);
+		if (!vm || btf__find_by_name_kind(vm, name, BTF_KIND_TYPEDEF) < 0) {
 			log_warn("llm: this kernel has no %s tracepoint (Linux 6.3 and later "
 				 "have it): plaintext HTTP is not seen, TLS is",
 				 tps[i]);
-			return false;
+			ok = false;
 		}
 	}
-	return true;
+	btf__free(vm);
+	return ok;
 }
 
 static void set_autoload(struct tls *t)
