@@ -21,8 +21,16 @@
 #         floor_entry: the empty programs at entry only (what a uprobe
 #         session costs on a call it does not copy)
 #
+#   go:   a Go client (bench/go_tls_client, net/http over Go's own
+#         crypto/tls) reading CURL_MB from the same server: "get" a
+#         download (not copied), "post" an answer to a POST (every byte
+#         copied to the collector); the floor is the empty programs at
+#         sonde's places in Go (entry of Write, Read, Close and Read's
+#         RETs), bpftrace a one-liner at the entries only (a uretprobe
+#         crashes Go, and bpftrace cannot probe a RET)
+#
 # usage: sudo bench/tls_overhead.sh BUILD_DIR [ROUNDS=5] [CALLS=20000] [SIZE=1024] [BULK_MB=200]
-#        [CURL_MB=1024] [MODES="raw http bulk curl"]
+#        [CURL_MB=1024] [MODES="raw http bulk curl go"]
 #        (CURL_CONFIGS="base sonde ..." in the environment picks the curl configurations)
 set -euo pipefail
 
@@ -32,9 +40,10 @@ calls=${3:-20000}
 size=${4:-1024}
 bulk_mb=${5:-200}
 curl_mb=${6:-1024}
-modes=${7:-raw http bulk curl}
+modes=${7:-raw http bulk curl go}
 build=$(cd "$build" && pwd)
 work=$build/bench/tls_work
+goclient=$build/bench/go_tls_client
 floor=$build/bench/uprobe_floor
 sonde=$build/sonde
 lib=/usr/lib/x86_64-linux-gnu/libssl.so.3
@@ -141,7 +150,81 @@ run_curl() {
 	awk -v w="$wall" '{ print $1 + $2, w }' "$tmp/time"
 }
 
+# run_go CONFIG: prints "cpu_s wall_s" of one Go client request ($go_kind: get|post).
+run_go() {
+	local cfg=$1 kind=$go_kind cpid pid tracer=
+	rm -f "$tmp/gin" "$tmp/time" "$tmp/gout" "$tmp/err" "$tmp/bt"
+	mkfifo "$tmp/gin"
+	/usr/bin/time -o "$tmp/time" -f '%U %S' "$goclient" "$kind" "https://127.0.0.1:$port" \
+		<"$tmp/gin" >"$tmp/gout" &
+	cpid=$!
+	exec 8>"$tmp/gin"
+	wait_for "$tmp/gout" '^ready'
+	pid=$(awk '/^ready/ { print $2 }' "$tmp/gout")
+	case $cfg in
+	base) ;;
+	floor) "$floor" "$pid" "$goclient" tls & tracer=$!; sleep 1 ;;
+	sonde) "$sonde" llm -p "$pid" >/dev/null 2>"$tmp/err" & tracer=$!
+		wait_for "$tmp/err" 'TLS through' ;;
+	bpftrace) bpftrace -p "$pid" -e "$bt_go" >"$tmp/bt" 2>&1 & tracer=$!
+		wait_for "$tmp/bt" 'Attaching' ;;
+	esac
+	sleep 0.3
+	echo go >&8
+	exec 8>&-
+	wait "$cpid"
+	if [[ -n $tracer ]]; then
+		kill -INT "$tracer" 2>/dev/null || true
+		wait "$tracer" 2>/dev/null || true
+	fi
+	read -r _ bytes _ wall < <(grep '^bytes' "$tmp/gout")
+	[[ $bytes == $((curl_mb << 20)) ]] || { echo "tls_overhead: go client got $bytes bytes" >&2; return 1; }
+	awk -v w="$wall" '{ print $1 + $2, w }' "$tmp/time"
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# download_rounds TITLE RUNNER CONFIG...: ROUNDS rounds of "RUNNER CONFIG"
+# (each printing "cpu_s wall_s"), the order rotated each round, then the
+# medians and their ratios to the first configuration's.
+download_rounds() {
+	local title=$1 runner=$2 cpu wall cfg r i
+	shift 2
+	local cfgs=("$@")
+	rm -f "$tmp"/*.cpu "$tmp"/*.wall
+	echo "tls_overhead $title: $rounds rounds x ${#cfgs[@]} configurations"
+	for ((r = 0; r < rounds; r++)); do
+		for ((i = 0; i < ${#cfgs[@]}; i++)); do
+			cfg=${cfgs[(i + r) % ${#cfgs[@]}]}
+			read -r cpu wall < <("$runner" "$cfg")
+			echo "$cpu" >>"$tmp/$cfg.cpu"
+			echo "$wall" >>"$tmp/$cfg.wall"
+			printf '  round %d %-12s cpu %8.3f s  transfer %8.3f s\n' "$r" "$cfg" "$cpu" "$wall"
+		done
+	done
+	printf '%-12s %10s %10s %10s %10s\n' config cpu_s transfer_s cpu_ratio time_ratio
+	c0=$(median <"$tmp/${cfgs[0]}.cpu") w0=$(median <"$tmp/${cfgs[0]}.wall")
+	for cfg in "${cfgs[@]}"; do
+		awk -v c="$cfg" -v a="$(median <"$tmp/$cfg.cpu")" -v b="$(median <"$tmp/$cfg.wall")" \
+			-v a0="$c0" -v b0="$w0" \
+			'BEGIN { printf "%-12s %10.3f %10.3f %9.3fx %9.3fx\n", c, a, b, a / a0, b / b0 }'
+	done
+	echo
+}
+
+# start_server: tls_work's download server of CURL_MB answers; sets server and port.
+start_server() {
+	"$work" "$tmp/cert.pem" "$tmp/key.pem" serve $((curl_mb * 64)) 16384 >"$tmp/port" &
+	server=$!
+	wait_for "$tmp/port" '^port'
+	port=$(awk '{ print $2 }' "$tmp/port")
+}
+
+stop_server() {
+	kill "$server"
+	wait "$server" 2>/dev/null || true
+	server=
+}
 
 configs=(base floor sonde sonde_spans)
 ((have_bpftrace)) && configs+=(bpftrace)
@@ -149,34 +232,25 @@ bulk_calls=$((bulk_mb * 64))
 for mode in $modes; do
 	if [[ $mode == curl ]]; then
 		command -v curl >/dev/null || { echo "tls_overhead: no curl; skipping curl" >&2; continue; }
-		"$work" "$tmp/cert.pem" "$tmp/key.pem" serve $((curl_mb * 64)) 16384 >"$tmp/port" &
-		server=$!
-		wait_for "$tmp/port" '^port'
-		port=$(awk '{ print $2 }' "$tmp/port")
+		start_server
 		ccfg=(${CURL_CONFIGS:-base floor floor_entry sonde sonde_tls})
 		((have_bpftrace)) && ccfg+=(bpftrace)
-		rm -f "$tmp"/*.cpu "$tmp"/*.wall
-		echo "tls_overhead curl: $rounds rounds x ${#ccfg[@]} configurations, $curl_mb MiB download"
-		for ((r = 0; r < rounds; r++)); do
-			for ((i = 0; i < ${#ccfg[@]}; i++)); do
-				cfg=${ccfg[(i + r) % ${#ccfg[@]}]}
-				read -r cpu wall < <(run_curl "$cfg")
-				echo "$cpu" >>"$tmp/$cfg.cpu"
-				echo "$wall" >>"$tmp/$cfg.wall"
-				printf '  round %d %-12s cpu %8.3f s  transfer %8.3f s\n' "$r" "$cfg" "$cpu" "$wall"
-			done
-		done
-		printf '%-12s %10s %10s %10s %10s\n' config cpu_s transfer_s cpu_ratio time_ratio
-		c0=$(median <"$tmp/base.cpu") w0=$(median <"$tmp/base.wall")
-		for cfg in "${ccfg[@]}"; do
-			awk -v c="$cfg" -v a="$(median <"$tmp/$cfg.cpu")" -v b="$(median <"$tmp/$cfg.wall")" \
-				-v a0="$c0" -v b0="$w0" \
-				'BEGIN { printf "%-12s %10.3f %10.3f %9.3fx %9.3fx\n", c, a, b, a / a0, b / b0 }'
-		done
-		kill "$server"
-		wait "$server" 2>/dev/null || true
-		server=
-		echo
+		download_rounds "curl ($curl_mb MiB download)" run_curl "${ccfg[@]}"
+		stop_server
+		continue
+	fi
+	if [[ $mode == go ]]; then
+		[[ -x $goclient ]] || { echo "tls_overhead: no $goclient (golang-go); skipping go" >&2; continue; }
+		start_server
+		bt_go="uprobe:$goclient:\"crypto/tls.(*Conn).Write\" { @w[pid] = sum(reg(\"cx\")); }
+			uprobe:$goclient:\"crypto/tls.(*Conn).Read\" { @r[pid] = count(); }"
+		gcfg=(base floor sonde)
+		((have_bpftrace)) && gcfg+=(bpftrace)
+		go_kind=get
+		download_rounds "go get ($curl_mb MiB download)" run_go "${gcfg[@]}"
+		go_kind=post
+		download_rounds "go post ($curl_mb MiB answer, copied)" run_go "${gcfg[@]}"
+		stop_server
 		continue
 	fi
 	n=$calls sz=$size

@@ -12,7 +12,8 @@
  * BINARY (probes/tls_lib.h: the reads and writes entry and return, the
  * calls that end a connection entry only); with --entry-only no return
  * probe either: the floor of a uprobe session that skips the return of
- * a call it does not copy.
+ * a call it does not copy. In a Go program: entry probes at Go's
+ * crypto/tls functions and at the RETs of (*Conn).Read, as sonde's.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -44,7 +45,7 @@ static int attach_tls(struct uprobe_floor_bpf *skel, pid_t pid, const char *path
 	struct tls_lib lib;
 
 	if (tls_lib_inspect(path, &lib)) {
-		fprintf(stderr, "uprobe_floor: no OpenSSL in %s\n", path);
+		fprintf(stderr, "uprobe_floor: no OpenSSL or Go crypto/tls in %s\n", path);
 		return -1;
 	}
 	for (unsigned int i = 0; i < lib.nfuncs; i++) {
@@ -52,7 +53,8 @@ static int attach_tls(struct uprobe_floor_bpf *skel, pid_t pid, const char *path
 
 		l[(*nl)++] = bpf_program__attach_uprobe(skel->progs.floor_entry, false, pid, path,
 							f->offset);
-		if (f->role != TLS_ROLE_CLOSE && !entry_only)
+		/* Go's returns are probes at its RETs (a uretprobe crashes Go). */
+		if ((f->role == TLS_ROLE_WRITE || f->role == TLS_ROLE_READ) && !entry_only)
 			l[(*nl)++] = bpf_program__attach_uprobe(skel->progs.floor_return, true, pid,
 								path, f->offset);
 		if (!l[*nl - 1]) {

@@ -2,8 +2,8 @@
 /*
  * LLM API traffic, seen where it is plaintext: OpenSSL/BoringSSL's
  * SSL_write/SSL_read (uprobes on the library or on an executable that
- * carries its own copy) and, for plaintext HTTP, the socket syscalls of
- * TCP sockets. Every byte a call moved goes to the collector, in as many
+ * carries its own copy), Go's crypto/tls and, for plaintext HTTP, the
+ * socket syscalls of TCP sockets. Every byte a call moved goes to the collector, in as many
  * ring records as it takes (bpf_loop over chunks); what cannot be sent is
  * counted per connection and direction and reported as a gap.
  *
@@ -678,6 +678,162 @@ int BPF_KPROBE(ssl_close, void *ssl)
 {
 	__u64 id = sonde_pid_tgid();
 	struct conn_key k = {.conn = (__u64)ssl, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+
+	if (k.pid)
+		conn_close(&k, (__u32)id);
+	return 0;
+}
+
+/* ---- Go's crypto/tls ---- */
+
+/*
+ * Go programs carry their own TLS (crypto/tls, no OpenSSL). In Go's
+ * register ABI (Go 1.17 and later) (*Conn).Write(b []byte) and
+ * (*Conn).Read(b []byte) take the receiver in RAX and b's pointer and
+ * length in RBX and RCX, and return n in RAX. A write is copied at its
+ * entry: Write returns once all of b is written, or with the connection
+ * broken. Reads are seen where Read copies the plaintext out
+ * (go_tls_read_copy) or, in a Read compiled otherwise, at its entry and
+ * its RET instructions (a uretprobe crashes Go: see
+ * src/probes/uprobe_go.h), matched by goroutine (the g pointer in R14,
+ * with the process: heap addresses repeat across Go processes), since a
+ * goroutine blocked in Read may resume on another thread. An entry's
+ * attach cookie is what the prologue subtracts from SP before its stack
+ * check (-1: no check recognised): an entry whose check will fail runs
+ * morestack, which runs the function again from the top, and only that
+ * second entry is a call.
+ */
+struct go_key {
+	__u64 g;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1); /* set by the collector (--max-threads) */
+	__type(key, struct go_key);
+	__type(value, struct ssl_call);
+} go_reads SEC(".maps");
+
+static __always_inline bool go_restarts(struct pt_regs *ctx)
+{
+	__s64 adj = (__s64)bpf_get_attach_cookie(ctx);
+	__u64 guard;
+
+	if (adj < 0)
+		return false;
+	/* g->stackguard0 */
+	if (bpf_probe_read_user(&guard, sizeof(guard), (void *)(ctx->r14 + 16)))
+		return false;
+	return PT_REGS_SP(ctx) - (__u64)adj <= guard;
+}
+
+SEC("uprobe")
+int go_tls_write(struct pt_regs *ctx)
+{
+	__u64 id = sonde_pid_tgid(), buf = ctx->bx, len = ctx->cx, ts;
+	struct conn_key k = {.conn = ctx->ax, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct conn_state *st;
+	bool req;
+
+	if (!armed || !len || !targeted(k.pid) || go_restarts(ctx))
+		return 0;
+	st = conn_get(&k, true);
+	if (!st)
+		return 0;
+	if (!write_starts(st, buf, len, false, &req)) {
+		stat_add(SONDE_TLSSTAT_SKIPPED, len);
+		return 0;
+	}
+	stat_add(SONDE_TLSSTAT_CALLS, 1);
+	ts = bpf_ktime_get_ns();
+	if (capture_stacks && req)
+		send_stack(ctx, ctx, id, ts);
+	send_data(&k, st, SONDE_TLS_WRITE, buf, len, 0, ts, (__u32)id);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_read_entry(struct pt_regs *ctx)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.conn = ctx->ax, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct go_key gk = {.g = ctx->r14, .pid = k.pid};
+	struct ssl_call c = {.ssl = k.conn, .buf = ctx->bx};
+
+	/*
+	 * Kept whatever the connection is: net/http's reader goroutine
+	 * blocks in its first Read before the request is written, and that
+	 * Read returns the answer's first bytes. The return decides. A
+	 * restarted entry writes the same again.
+	 */
+	if (!armed || !targeted(k.pid))
+		return 0;
+	if (bpf_map_update_elem(&go_reads, &gk, &c, BPF_ANY))
+		stat_add(SONDE_TLSSTAT_ARGS_FULL, 1);
+	return 0;
+}
+
+SEC("uprobe")
+int go_tls_read_return(struct pt_regs *ctx)
+{
+	__u64 id = sonde_pid_tgid();
+	struct go_key gk = {.g = ctx->r14, .pid = id >> 32};
+	struct ssl_call *c = bpf_map_lookup_elem(&go_reads, &gk);
+	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	long n = (long)ctx->ax;
+	struct conn_state *st;
+
+	if (!c)
+		return 0;
+	k.conn = c->ssl;
+	st = n > 0 ? bpf_map_lookup_elem(&conns, &k) : NULL;
+	/* Reads of a connection that wrote no request yet (a server) are not copied. */
+	if (copies(st)) {
+		stat_add(SONDE_TLSSTAT_CALLS, 1);
+		send_data(&k, st, SONDE_TLS_READ, c->buf, (__u64)n, 0, bpf_ktime_get_ns(),
+			  (__u32)id);
+	}
+	bpf_map_delete_elem(&go_reads, &gk);
+	return 0;
+}
+
+/*
+ * Where (*Conn).Read copies the plaintext out to b (its inlined
+ * bytes.Reader.Read: runtime.memmove(dst RAX, src RBX, n RCX)): the bytes
+ * the Read returns, seen at a call the kernel emulates, with no return
+ * probe (src/probes/tls_lib.h). The receiver is in the slot the prologue
+ * spilled it to, the cookie's bytes above SP.
+ */
+SEC("uprobe")
+int go_tls_read_copy(struct pt_regs *ctx)
+{
+	__u64 id = sonde_pid_tgid(), src = ctx->bx, n = ctx->cx, conn = 0;
+	struct conn_key k = {.pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
+	struct conn_state *st;
+
+	if (!armed || !n || !targeted(k.pid))
+		return 0;
+	if (bpf_probe_read_user(&conn, sizeof(conn),
+				(void *)(PT_REGS_SP(ctx) + bpf_get_attach_cookie(ctx))))
+		return 0;
+	k.conn = conn;
+	st = bpf_map_lookup_elem(&conns, &k);
+	/* Reads of a connection that wrote no request yet (a server) are not copied. */
+	if (!copies(st))
+		return 0;
+	stat_add(SONDE_TLSSTAT_CALLS, 1);
+	send_data(&k, st, SONDE_TLS_READ, src, n, 0, bpf_ktime_get_ns(), (__u32)id);
+	return 0;
+}
+
+/* (*Conn).Close: the connection is over. */
+SEC("uprobe")
+int go_tls_close(struct pt_regs *ctx)
+{
+	__u64 id = sonde_pid_tgid();
+	struct conn_key k = {.conn = ctx->ax, .pid = id >> 32, .source = SONDE_TLS_SRC_SSL};
 
 	if (k.pid)
 		conn_close(&k, (__u32)id);

@@ -859,6 +859,7 @@ static int load_bpf(struct tls *t)
 	bpf_map__set_max_entries(t->skel->maps.conns, o->max_connections);
 	bpf_map__set_max_entries(t->skel->maps.ssl_writes, o->max_threads);
 	bpf_map__set_max_entries(t->skel->maps.ssl_reads, o->max_threads);
+	bpf_map__set_max_entries(t->skel->maps.go_reads, o->max_threads);
 	bpf_map__set_max_entries(t->skel->maps.scratch, o->stacks && ncpu > 0 ? ncpu : 1);
 	set_autoload(t);
 	if (t->multi) {
@@ -869,6 +870,11 @@ static int load_bpf(struct tls *t)
 		uprobe_multi_prepare(t->skel->progs.ssl_write_session, UPROBE_MULTI_SESSION);
 		uprobe_multi_prepare(t->skel->progs.ssl_read_session, UPROBE_MULTI_SESSION);
 		uprobe_multi_prepare(t->skel->progs.ssl_close, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.go_tls_write, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.go_tls_read_entry, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.go_tls_read_return, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.go_tls_read_copy, UPROBE_MULTI_ENTRY);
+		uprobe_multi_prepare(t->skel->progs.go_tls_close, UPROBE_MULTI_ENTRY);
 	}
 	err = tls_bpf__load(t->skel);
 	if (err && t->multi) {
@@ -1036,8 +1042,10 @@ static int tls_attach(struct probe *p)
 				     : t->skel->progs.ssl_write_entry,
 			  t->session ? t->skel->progs.ssl_read_session
 				     : t->skel->progs.ssl_read_entry,
-			  t->skel->progs.ssl_close},
-		.ret = {t->skel->progs.ssl_write_return, t->skel->progs.ssl_read_return, NULL},
+			  t->skel->progs.ssl_close, t->skel->progs.go_tls_write,
+			  t->skel->progs.go_tls_read_entry, t->skel->progs.go_tls_read_return,
+			  t->skel->progs.go_tls_read_copy, t->skel->progs.go_tls_close},
+		.ret = {t->skel->progs.ssl_write_return, t->skel->progs.ssl_read_return},
 		.multi = t->multi,
 		.session = t->session,
 		.stopping = p->host->stopping,

@@ -289,7 +289,7 @@ static int attach_file(struct tls_attach *a, struct tfile *f, const char *path)
 			if (lib->funcs[i].role != (enum tls_role)role)
 				continue;
 			offs[n] = lib->funcs[i].offset;
-			cookies[n++] = lib->funcs[i].flavor;
+			cookies[n++] = lib->funcs[i].cookie;
 		}
 		if (!n)
 			continue;
@@ -553,10 +553,11 @@ const char *tls_attach__why_none(struct tls_attach *a, pid_t pid, char *buf, siz
 		return buf;
 	}
 	if (!c.n)
-		str_append(buf, len, 0,
-			   "no OpenSSL or BoringSSL with SSL_write/SSL_read symbols in its program "
-			   "or libraries (statically linked and stripped, e.g. Bun, or another TLS "
-			   "library); plaintext HTTP is still seen");
+		str_append(
+			buf, len, 0,
+			"no OpenSSL or BoringSSL with SSL_write/SSL_read symbols and no Go "
+			"crypto/tls in its program or libraries (statically linked and stripped, "
+			"e.g. Bun, or another TLS library); plaintext HTTP is still seen");
 	return buf;
 }
 

@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "probes/tls_lib.h"
 #include "probes/uprobe_go.h"
 #include "symbols/elfsyms.h"
+#include "symbols/gopclntab.h"
 
 /* Bytes of a wrapper searched for its call to the internal function. */
 #define WRAPPER_SCAN 128
@@ -117,8 +119,8 @@ static uint64_t common_callee(struct elf_ctx *e, const char *a, const char *b)
 	return 0;
 }
 
-static int add_func(struct tls_lib *l, uint64_t off, enum tls_role role,
-		    enum sonde_tls_flavor flavor, const char *name)
+static int add_func(struct tls_lib *l, uint64_t off, enum tls_role role, uint64_t cookie,
+		    const char *name)
 {
 	struct tls_func *f;
 
@@ -130,14 +132,14 @@ static int add_func(struct tls_lib *l, uint64_t off, enum tls_role role,
 	f = &l->funcs[l->nfuncs++];
 	f->offset = off;
 	f->role = role;
-	f->flavor = flavor;
+	f->cookie = cookie;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	return 0;
 }
 
 /* Add @name at its entry if the file has it. */
 static void add_entry(struct elf_ctx *e, struct tls_lib *l, const char *name, enum tls_role role,
-		      enum sonde_tls_flavor flavor)
+		      uint64_t flavor)
 {
 	uint64_t vaddr, off;
 
@@ -262,6 +264,105 @@ static bool exported(int fd, const char *sym)
 	return found;
 }
 
+/* The minor version of a Go release ("go1.19.8": 19); -1 for another string. */
+static int go_minor(const char *v)
+{
+	return !strncmp(v, "go1.", 4) && v[4] >= '0' && v[4] <= '9' ? atoi(v + 4) : -1;
+}
+
+/* Go 1.17 moved arguments and results from the stack to registers. */
+#define GO_REGABI_MINOR 17
+
+static const char GO_WRITE[] = "crypto/tls.(*Conn).Write";
+static const char GO_READ[] = "crypto/tls.(*Conn).Read";
+static const char GO_CLOSE[] = "crypto/tls.(*Conn).Close";
+
+/* The file offset and size of Go function @name in @e; -ENOENT. */
+static int go_func(struct elf_ctx *e, const char *name, uint64_t *off, uint64_t *size)
+{
+	const struct elfsym *s = elfsyms__by_name(e->syms, name);
+
+	if (!s || !s->addr || !s->size || elfsyms__vaddr_to_off(e->syms, s->addr, off))
+		return -ENOENT;
+	*size = s->size;
+	return 0;
+}
+
+/* (*Conn).Read: at its one copy out if it has it, else at entry and RETs. */
+static int add_go_read(struct elf_ctx *e, struct tls_lib *l)
+{
+	uint64_t off, size, memmove_off = 0, msize;
+	struct uprobe_go_func gf;
+	int err;
+
+	if (go_func(e, GO_READ, &off, &size))
+		return -ENOENT;
+	if (go_func(e, "runtime.memmove", &memmove_off, &msize))
+		memmove_off = 0;
+	err = uprobe_go_scan(e->fd, off, size, memmove_off, &gf);
+	if (err)
+		return err;
+	if (gf.ncalls == 1 && gf.rax_spill >= 0) {
+		err = add_func(l, gf.calls[0], TLS_ROLE_GO_READ_COPY, (uint64_t)gf.rax_spill,
+			       GO_READ);
+	} else if (!gf.nrets) {
+		/* A Read without RET would never return: nothing to read then. */
+		err = -ENOENT;
+	} else {
+		err = add_func(l, gf.entry_probe, TLS_ROLE_GO_READ, (uint64_t)gf.stack_adj,
+			       GO_READ);
+		for (size_t r = 0; r < gf.nrets && !err; r++)
+			err = add_func(l, gf.rets[r], TLS_ROLE_GO_READ_RET, 0, "");
+	}
+	free(gf.rets);
+	free(gf.calls);
+	return err;
+}
+
+/* Go function @name at the prologue's jump; -ENOENT if it has none. */
+static int add_go_entry(struct elf_ctx *e, struct tls_lib *l, const char *name, enum tls_role role)
+{
+	struct uprobe_go_func gf;
+	uint64_t off, size;
+	int err;
+
+	if (go_func(e, name, &off, &size))
+		return -ENOENT;
+	err = uprobe_go_code(e->fd, off, size, &gf);
+	if (!err)
+		err = add_func(l, gf.entry_probe, role, (uint64_t)gf.stack_adj, name);
+	free(gf.rets);
+	free(gf.calls);
+	return err;
+}
+
+/*
+ * Go's crypto/tls in the Go program @e (see tls_lib.h). -ENOENT when it
+ * has no Write and Read (a Go program that speaks no TLS) or passes
+ * arguments on the stack.
+ */
+static int inspect_go(struct elf_ctx *e, struct tls_lib *l)
+{
+	int minor, err;
+
+	e->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (e->fd < 0)
+		return -errno;
+	go_buildinfo_version(e->fd, l->version, sizeof(l->version));
+	minor = go_minor(l->version);
+	/* A development build ("devel go1.23-...") is new. */
+	if (minor >= 0 && minor < GO_REGABI_MINOR)
+		return -ENOENT;
+	l->go = true;
+	err = add_go_entry(e, l, GO_WRITE, TLS_ROLE_GO_WRITE);
+	if (!err)
+		err = add_go_read(e, l);
+	/* Close is not needed: a connection also ends with its process. */
+	if (!err && add_go_entry(e, l, GO_CLOSE, TLS_ROLE_GO_CLOSE) == -ENOMEM)
+		err = -ENOMEM;
+	return err;
+}
+
 int tls_lib_inspect(const char *path, struct tls_lib *out)
 {
 	struct elf_ctx e = {.path = path, .fd = -1};
@@ -274,7 +375,9 @@ int tls_lib_inspect(const char *path, struct tls_lib *out)
 		return errno ? -errno : -EIO;
 	if (func_code(&e, "SSL_write", &vaddr, &off, NULL, 0) ||
 	    func_code(&e, "SSL_read", &vaddr, &off, NULL, 0)) {
-		err = -ENOENT;
+		err = uprobe_go_binary(path) ? inspect_go(&e, out) : -ENOENT;
+		if (err)
+			memset(out, 0, sizeof(*out));
 		goto out;
 	}
 	e.fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -300,12 +403,44 @@ out:
 
 const char *tls_lib_funcs(const struct tls_lib *lib, char *buf, size_t len)
 {
+	unsigned int rets = 0;
 	size_t n = 0;
 
 	buf[0] = '\0';
 	for (unsigned int i = 0; i < lib->nfuncs; i++)
-		n = str_append(buf, len, n, "%s%s", i ? ", " : "", lib->funcs[i].name);
+		rets += lib->funcs[i].role == TLS_ROLE_GO_READ_RET;
+	for (unsigned int i = 0; i < lib->nfuncs; i++) {
+		if (lib->funcs[i].role == TLS_ROLE_GO_READ_RET)
+			continue;
+		n = str_append(buf, len, n, "%s%s", n ? ", " : "", lib->funcs[i].name);
+		if (lib->funcs[i].role == TLS_ROLE_GO_READ)
+			n = str_append(buf, len, n, " (and its %u RET%s)", rets, plural_s(rets));
+		if (lib->funcs[i].role == TLS_ROLE_GO_READ_COPY)
+			n = str_append(buf, len, n, " (at its copy out)");
+	}
 	return buf;
+}
+
+/* A Go program with crypto/tls, built by a Go older than GO_REGABI_MINOR. */
+static bool go_too_old(const char *path)
+{
+	struct elfsyms *syms = elfsyms__open(path);
+	char v[64] = "";
+	bool old = false;
+	int fd, minor;
+
+	if (!syms)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && elfsyms__by_name(syms, GO_WRITE) &&
+	    !go_buildinfo_version(fd, v, sizeof(v))) {
+		minor = go_minor(v);
+		old = minor >= 0 && minor < GO_REGABI_MINOR;
+	}
+	if (fd >= 0)
+		close(fd);
+	elfsyms__free(syms);
+	return old;
 }
 
 const char *tls_lib_unsupported(const char *path)
@@ -322,7 +457,7 @@ const char *tls_lib_unsupported(const char *path)
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strstr(base, known[i].part))
 			return known[i].why;
-	if (uprobe_go_binary(path))
-		return "Go's crypto/tls";
+	if (uprobe_go_binary(path) && go_too_old(path))
+		return "Go's crypto/tls before Go 1.17 (arguments passed on the stack)";
 	return NULL;
 }

@@ -322,13 +322,16 @@ static int add_go_probes(struct uprobe *u, uint32_t id, pid_t pid, const char *p
 			 : err	       ? strerror(-err)
 				       : "it has no RET instruction (it never returns)");
 		free(gf.rets);
+		free(gf.calls);
 		return 0;
 	}
 	u->funcs[id].go_stack_adj = gf.stack_adj;
-	err = add_probe(u, id, pid, path, off, spec, TP_GO_ENTRY);
+	/* At the prologue's jump, which the kernel emulates (see uprobe_go.h). */
+	err = add_probe(u, id, pid, path, gf.entry_probe, spec, TP_GO_ENTRY);
 	for (size_t i = 0; i < gf.nrets && !err; i++)
 		err = add_probe(u, id, pid, path, gf.rets[i], spec, TP_GO_RET);
 	free(gf.rets);
+	free(gf.calls);
 	u->go = true;
 	return err;
 }

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,103 +8,20 @@
 #include <capstone/capstone.h>
 
 #include "probes/uprobe_go.h"
-
-struct elf_file {
-	int fd;
-	Elf *elf;
-};
-
-static int elf_open(const char *path, struct elf_file *f)
-{
-	elf_version(EV_CURRENT);
-	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (f->fd < 0)
-		return -errno;
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
-	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
-		elf_end(f->elf);
-		close(f->fd);
-		return -EIO;
-	}
-	return 0;
-}
-
-static void elf_close(struct elf_file *f)
-{
-	elf_end(f->elf);
-	close(f->fd);
-}
-
-static Elf_Scn *section_named(Elf *elf, const char *name, GElf_Shdr *sh)
-{
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *n;
-
-		if (!gelf_getshdr(scn, sh))
-			continue;
-		n = elf_strptr(elf, shstrndx, sh->sh_name);
-		if (n && !strcmp(n, name))
-			return scn;
-	}
-	return NULL;
-}
+#include "symbols/elfsyms.h"
+#include "symbols/gopclntab.h"
 
 bool uprobe_go_binary(const char *path)
 {
-	struct elf_file f;
-	GElf_Shdr sh;
 	bool go;
+	int fd;
 
-	if (elf_open(path, &f))
+	/* A regular file only, never blocking on a FIFO put in a binary's place. */
+	if (elf_open_regular(path, &fd, NULL))
 		return false;
-	go = section_named(f.elf, ".go.buildinfo", &sh) || section_named(f.elf, ".note.go.buildid", &sh);
-	elf_close(&f);
+	go = go_executable(fd);
+	close(fd);
 	return go;
-}
-
-/* The PT_LOAD segment holding file offset @off: its vaddr - offset delta. */
-static int off_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr)
-{
-	size_t n;
-
-	if (elf_getphdrnum(elf, &n))
-		return -EIO;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
-			*vaddr = off - ph.p_offset + ph.p_vaddr;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-/* The size of the function symbol at @vaddr, from .symtab; 0 if none. */
-static uint64_t func_size(Elf *elf, uint64_t vaddr)
-{
-	GElf_Shdr sh;
-	Elf_Scn *scn = section_named(elf, ".symtab", &sh);
-	Elf_Data *d;
-
-	if (!scn || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-		return 0;
-	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-		GElf_Sym sym;
-
-		if (!gelf_getsym(d, (int)i, &sym))
-			break;
-		if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value == vaddr && sym.st_size)
-			return sym.st_size;
-	}
-	return 0;
 }
 
 /* A memory operand [r14 + 0x10]: g->stackguard0 in Go's register ABI. */
@@ -121,81 +36,174 @@ static bool is_stackguard(const cs_x86_op *op)
  *   cmp rsp, [r14+16]                         frames up to 128 bytes
  *   lea r12, [rsp-X]; cmp r12, [r14+16]        up to 4 KiB
  *   mov r12, rsp; sub r12, X; jb ..; cmp r12, [r14+16]   larger
+ * The adjustment X, and in *@jcc the index of the first conditional jump
+ * (the jbe after the compare, or the jb of the third form); -1 for both
+ * when the prologue is none of these.
  */
-static int64_t stack_adj(const cs_insn *in, size_t n)
+static int64_t stack_adj(const cs_insn *in, size_t n, ssize_t *jcc)
 {
 	const cs_x86 *x0, *x1;
 
-	if (n < 2 || !in[0].detail || !in[1].detail)
+	*jcc = -1;
+	if (n < 3 || !in[0].detail || !in[1].detail)
 		return -1;
 	x0 = &in[0].detail->x86;
 	x1 = &in[1].detail->x86;
 	if (in[0].id == X86_INS_CMP && x0->op_count == 2 && x0->operands[0].type == X86_OP_REG &&
-	    x0->operands[0].reg == X86_REG_RSP && is_stackguard(&x0->operands[1]))
+	    x0->operands[0].reg == X86_REG_RSP && is_stackguard(&x0->operands[1])) {
+		*jcc = in[1].id == X86_INS_JBE ? 1 : -1;
 		return 0;
+	}
 	if (in[0].id == X86_INS_LEA && x0->op_count == 2 && x0->operands[1].type == X86_OP_MEM &&
 	    x0->operands[1].mem.base == X86_REG_RSP && in[1].id == X86_INS_CMP &&
-	    x1->op_count == 2 && is_stackguard(&x1->operands[1]))
+	    x1->op_count == 2 && is_stackguard(&x1->operands[1])) {
+		*jcc = in[2].id == X86_INS_JBE ? 2 : -1;
 		return -x0->operands[1].mem.disp;
-	if (n >= 4 && in[0].id == X86_INS_MOV && in[1].id == X86_INS_SUB && x1->op_count == 2 &&
+	}
+	if (n >= 5 && in[0].id == X86_INS_MOV && in[1].id == X86_INS_SUB && x1->op_count == 2 &&
 	    x1->operands[1].type == X86_OP_IMM && in[3].id == X86_INS_CMP && in[3].detail &&
-	    in[3].detail->x86.op_count == 2 && is_stackguard(&in[3].detail->x86.operands[1]))
+	    in[3].detail->x86.op_count == 2 && is_stackguard(&in[3].detail->x86.operands[1])) {
+		*jcc = in[2].id == X86_INS_JB ? 2 : -1;
 		return x1->operands[1].imm;
+	}
 	return -1;
 }
 
-int uprobe_go_func(const char *path, uint64_t func_off, struct uprobe_go_func *res)
+/* mov [rsp+X], rax: X, or -1 for another instruction. */
+static int64_t rax_store(const cs_insn *in)
 {
-	struct elf_file f;
-	uint64_t vaddr, size, *out = NULL;
-	size_t nout = 0;
-	unsigned char *code = NULL;
+	const cs_x86 *x = in->detail ? &in->detail->x86 : NULL;
+
+	if (in->id != X86_INS_MOV || !x || x->op_count != 2 || x->operands[0].type != X86_OP_MEM ||
+	    x->operands[0].mem.base != X86_REG_RSP || x->operands[0].mem.index != X86_REG_INVALID ||
+	    x->operands[0].size != 8 || x->operands[1].type != X86_OP_REG ||
+	    x->operands[1].reg != X86_REG_RAX)
+		return -1;
+	return x->operands[0].mem.disp;
+}
+
+/*
+ * Where the prologue from instruction @from spills the first argument
+ * (RAX): Go's register ABI gives it the slot just above the return
+ * address, SP at entry + 8, so a store of RAX there counts once the frame
+ * (its pushes and its sub rsp, N) is taken off, before any call. The
+ * displacement from the body's SP, or -1.
+ */
+static int64_t rax_spill(const cs_insn *in, size_t n, size_t from)
+{
+	int64_t frame = 0;
+
+	for (size_t i = from; i < n && i < from + 32; i++) {
+		const cs_x86 *x = in[i].detail ? &in[i].detail->x86 : NULL;
+
+		if (in[i].id == X86_INS_CALL || !x)
+			return -1;
+		if (in[i].id == X86_INS_PUSH)
+			frame += 8;
+		else if (in[i].id == X86_INS_SUB && x->op_count == 2 &&
+			 x->operands[0].type == X86_OP_REG && x->operands[0].reg == X86_REG_RSP &&
+			 x->operands[1].type == X86_OP_IMM)
+			frame += x->operands[1].imm;
+		else if (rax_store(&in[i]) >= 0)
+			return rax_store(&in[i]) == frame + 8 ? frame + 8 : -1;
+	}
+	return -1;
+}
+
+int uprobe_go_scan(int fd, uint64_t func_off, uint64_t size, uint64_t call_target,
+		   struct uprobe_go_func *res)
+{
+	size_t count, nrets = 0, ncalls = 0;
+	unsigned char *code;
 	cs_insn *insn = NULL;
+	ssize_t jcc;
 	csh cs;
-	size_t count;
-	int err;
+	int err = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->stack_adj = -1;
-	err = elf_open(path, &f);
-	if (err)
-		return err;
-	err = off_to_vaddr(f.elf, func_off, &vaddr);
-	size = err ? 0 : func_size(f.elf, vaddr);
-	elf_close(&f);
+	res->rax_spill = -1;
+	res->entry_probe = func_off;
 	if (!size || size > (16u << 20))
 		return -ENOENT;
 	code = malloc(size);
 	if (!code)
 		return -ENOMEM;
-	f.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (f.fd < 0 || pread(f.fd, code, size, (off_t)func_off) != (ssize_t)size) {
-		err = -EIO;
-		goto out;
+	if (pread(fd, code, size, (off_t)func_off) != (ssize_t)size) {
+		free(code);
+		return -EIO;
 	}
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
-		err = -EIO;
-		goto out;
+		free(code);
+		return -EIO;
 	}
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	/* Addresses are file offsets: a direct call's target is one too. */
 	count = cs_disasm(cs, code, size, func_off, 0, &insn);
-	out = calloc(count ? count : 1, sizeof(*out));
-	if (!out) {
+	res->rets = calloc(count ? count : 1, sizeof(*res->rets));
+	res->calls = calloc(count ? count : 1, sizeof(*res->calls));
+	if (!res->rets || !res->calls) {
 		err = -ENOMEM;
-	} else {
-		for (size_t i = 0; i < count; i++)
-			if (insn[i].id == X86_INS_RET)
-				out[nout++] = insn[i].address;
-		res->rets = out;
-		res->nrets = nout;
-		res->stack_adj = stack_adj(insn, count);
-		err = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const cs_x86 *x = insn[i].detail ? &insn[i].detail->x86 : NULL;
+
+		if (insn[i].id == X86_INS_RET)
+			res->rets[nrets++] = insn[i].address;
+		if (insn[i].id == X86_INS_CALL && call_target && x && x->op_count == 1 &&
+		    x->operands[0].type == X86_OP_IMM &&
+		    (uint64_t)x->operands[0].imm == call_target)
+			res->calls[ncalls++] = insn[i].address;
+	}
+	res->nrets = nrets;
+	res->ncalls = ncalls;
+	res->stack_adj = stack_adj(insn, count, &jcc);
+	if (jcc >= 0)
+		res->entry_probe = insn[jcc].address;
+	if (jcc >= 0)
+		res->rax_spill = rax_spill(insn, count, (size_t)jcc + 1);
+out:
+	if (err) {
+		free(res->rets);
+		free(res->calls);
+		res->rets = res->calls = NULL;
 	}
 	cs_free(insn, count);
 	cs_close(&cs);
-out:
-	if (f.fd >= 0)
-		close(f.fd);
 	free(code);
+	return err;
+}
+
+int uprobe_go_code(int fd, uint64_t func_off, uint64_t size, struct uprobe_go_func *res)
+{
+	return uprobe_go_scan(fd, func_off, size, 0, res);
+}
+
+int uprobe_go_func(const char *path, uint64_t func_off, struct uprobe_go_func *res)
+{
+	struct elfsyms *syms;
+	const struct elfsym *s;
+	uint64_t vaddr;
+	int fd, err;
+
+	memset(res, 0, sizeof(*res));
+	res->stack_adj = -1;
+	err = elf_open_regular(path, &fd, NULL);
+	if (err)
+		return err;
+	syms = elfsyms__open(path);
+	if (!syms) {
+		close(fd);
+		return -EIO;
+	}
+	/* Its size: from .symtab or, in a stripped program, Go's own function table. */
+	if (elfsyms__off_to_vaddr(syms, func_off, &vaddr) || !(s = elfsyms__find(syms, vaddr)) ||
+	    s->addr != vaddr)
+		err = -ENOENT;
+	else
+		err = uprobe_go_code(fd, func_off, s->size, res);
+	elfsyms__free(syms);
+	close(fd);
 	return err;
 }

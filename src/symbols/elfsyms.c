@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "symbols/elfsyms.h"
+#include "symbols/gopclntab.h"
 #include "base/log.h"
 #include "base/xz.h"
 
@@ -81,6 +82,7 @@ struct scan {
 	uint64_t entry_sec_end; /* end of the executable section holding e_entry */
 	Elf_Scn *debugdata;
 	bool has_symtab;
+	bool has_gopclntab; /* Go's function table: names a stripped Go program */
 	/* PLT stubs: .plt (after its header) or .plt.sec, and .rela.plt. */
 	Elf_Scn *plt, *plt_sec, *rela_plt;
 	GElf_Shdr plt_sh, plt_sec_sh, rela_plt_sh;
@@ -570,6 +572,42 @@ out_buf:
 	return err;
 }
 
+/*
+ * A Go program built with -ldflags=-s -w (as most are shipped) has no
+ * .symtab, but keeps the runtime's own function table, which its
+ * tracebacks need: name its functions from that. Damage to the table only
+ * costs those names: errors other than ENOMEM are logged and ignored.
+ * Returns 1 when the table was read, 0 when not, -ENOMEM.
+ */
+static int read_gopclntab(Elf *elf, struct collector *c)
+{
+	struct gopclntab *t;
+	size_t i, n, bad = 0;
+	int err;
+
+	err = gopclntab__open_elf(elf, &t);
+	if (err) {
+		log_debug("elfsyms: failed to read .gopclntab: %s", strerror(-err));
+		return err == -ENOMEM ? err : 0;
+	}
+	n = gopclntab__count(t);
+	for (i = 0; i < n && !err; i++) {
+		struct raw_sym rs = {0};
+		const char *name;
+
+		if (gopclntab__func(t, i, &name, &rs.addr, &rs.size)) {
+			bad++;
+			continue;
+		}
+		rs.bind = STB_GLOBAL;
+		err = collect(c, name, &rs);
+	}
+	if (bad)
+		log_debug("elfsyms: .gopclntab: %zu of %zu functions corrupt", bad, n);
+	gopclntab__free(t);
+	return err ? err : 1;
+}
+
 /* The CFI range of the function at @addr, from .eh_frame or .debug_frame. */
 static uint64_t cfi_size_at(Elf *elf, uint64_t addr)
 {
@@ -765,6 +803,8 @@ static int scan_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, const GEl
 			sc->plt_sec = scn;
 			sc->plt_sec_sh = *shdr;
 		}
+		if (!strcmp(name, ".gopclntab") || !strcmp(name, ".data.rel.ro.gopclntab"))
+			sc->has_gopclntab = true;
 		if (!strcmp(name, ".gnu_debuglink"))
 			return read_debuglink(elf, scn, ehdr, e);
 		if (!strcmp(name, ".gnu_debugdata"))
@@ -832,6 +872,15 @@ static int load(Elf *elf, uint64_t file_size, Elf *dbg, struct elfsyms *e)
 		err = read_minidebug(sc.debugdata, ehdr.e_machine, &c, e);
 		if (err)
 			goto out_collector;
+	}
+	/* Nothing better came: neither a debug file nor MiniDebugInfo. */
+	if (!sc.has_symtab && sc.has_gopclntab && e->source == ELFSYMS_SRC_DYNSYM) {
+		err = read_gopclntab(elf, &c);
+		if (err < 0)
+			goto out_collector;
+		if (err)
+			e->source = ELFSYMS_SRC_GOPCLNTAB;
+		err = 0;
 	}
 	if (!e->has_build_id)
 		segment_build_id(elf, e);

@@ -17,6 +17,7 @@ struct elfsyms;
 enum elfsyms_source {
 	ELFSYMS_SRC_DYNSYM = 0,	   /* exported names only (a stripped file) */
 	ELFSYMS_SRC_MINIDEBUGINFO, /* .dynsym + .gnu_debugdata's .symtab */
+	ELFSYMS_SRC_GOPCLNTAB,	   /* Go's own function table (a stripped Go program) */
 	ELFSYMS_SRC_SYMTAB,	   /* the file's own .symtab */
 	ELFSYMS_SRC_DEBUG_FILE,	   /* .dynsym + a separate debug file's .symtab */
 };

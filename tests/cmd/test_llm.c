@@ -543,6 +543,116 @@ Test(llm, python_urllib)
 	run_free(&r);
 }
 
+/*
+ * Go's net/http over Go's own crypto/tls (no OpenSSL anywhere): HTTP/2 by
+ * ALPN, three calls multiplexed on one connection, from a program with
+ * its symbol table; then HTTP/1.1 kept alive, two calls on one
+ * connection, from the same program stripped (-s -w), whose functions
+ * are found in Go's own table (.gopclntab).
+ */
+static void go_client(const char *fixture, bool h1, const char *probed, struct spans *ss,
+		      struct run *r)
+{
+	const char *bin = fixture_path(fixture);
+	char plan[1024], want[700];
+
+	require_path(bin, X_OK, "the Go LLM client (golang-go)");
+	snprintf(plan, sizeof(plan),
+		 "{\"base\":\"%s\",\"ca\":\"%s\",\"h1\":%s,\"calls\":["
+		 "{\"api\":\"openai\",\"model\":\"gpt-go\",\"stream\":true,\"max_tokens\":4,"
+		 "\"content\":\"from go\"},"
+		 "{\"api\":\"anthropic\",\"model\":\"claude-go\",\"max_tokens\":6,"
+		 "\"content\":\"go to claude\"}%s]}",
+		 base_url(), srv.ca, h1 ? "true" : "false",
+		 h1 ? ""
+		    : ",{\"api\":\"openai\",\"model\":\"gpt-go-whole\",\"max_tokens\":2,"
+		      "\"content\":\"whole\"}");
+	sonde_llm(r, (const char *[]){"-v", "--spans", tmp_path("spans.jsonl"), "--", bin, plan,
+				      NULL});
+	cr_expect(strstr(r->out, "ok gpt-go "), "%s", r->out);
+	cr_expect(strstr(r->out, h1 ? " HTTP/1.1" : " HTTP/2.0"), "%s", r->out);
+	snprintf(want, sizeof(want), "TLS through %s (go1.", bin);
+	cr_expect(strstr(r->err, want), "%s", r->err);
+	snprintf(want, sizeof(want),
+		 ": crypto/tls.(*Conn).Write, crypto/tls.(*Conn).Read (%s), "
+		 "crypto/tls.(*Conn).Close)",
+		 probed);
+	cr_expect(strstr(r->err, want), "%s", r->err);
+	read_spans(tmp_path("spans.jsonl"), ss);
+	cr_expect_eq(ss->n, h1 ? 2 : 3, "%s", ss->text);
+	expect_chat(span_named(ss, "chat gpt-go"), "openai", "gpt-go", 7, 4, "stop");
+	expect_secs(span_named(ss, "chat gpt-go")->end_s - span_named(ss, "chat gpt-go")->start_s,
+		    1.0, "gpt-go duration");
+	expect_secs(
+		atof(attr(span_named(ss, "chat gpt-go"), "gen_ai.response.time_to_first_chunk")),
+		0.2, "gpt-go TTFC");
+	expect_chat(span_named(ss, "chat claude-go"), "anthropic", "claude-go", 12, 6, "end_turn");
+	if (!h1)
+		expect_chat(span_named(ss, "chat gpt-go-whole"), "openai", "gpt-go-whole", 5, 2,
+			    "stop");
+}
+
+/* No RET probed: Go 1.19's Read copies out with one runtime.memmove. */
+#define GO_COPY_OUT "at its copy out"
+
+Test(llm, go_crypto_tls_http2)
+{
+	struct spans ss;
+	struct run r;
+
+	go_client("llm_go", false, GO_COPY_OUT, &ss, &r);
+	cr_expect(strstr(r.err, "3 calls (0 errors), 1 connection (0 HTTP/1.1, 1 HTTP/2"), "%s",
+		  r.err);
+	free_spans(&ss);
+	run_free(&r);
+}
+
+Test(llm, go_crypto_tls_stripped_http1)
+{
+	struct spans ss;
+	struct run r;
+
+	go_client("llm_go_stripped", true, GO_COPY_OUT, &ss, &r);
+	cr_expect(strstr(r.err, "2 calls (0 errors), 1 connection (1 HTTP/1.1, 0 HTTP/2"), "%s",
+		  r.err);
+	free_spans(&ss);
+	run_free(&r);
+}
+
+/*
+ * A Read that calls bytes.Reader.Read (not inlined): entry and RET probes,
+ * by goroutine; over HTTP/1.1, whose reader goroutine enters its first
+ * Read before the request is written.
+ */
+Test(llm, go_crypto_tls_read_returns)
+{
+	struct spans ss;
+	struct run r;
+
+	go_client("llm_go_noinline", true, "and its 7 RETs", &ss, &r);
+	cr_expect(strstr(r.err, "2 calls (0 errors), 1 connection (1 HTTP/1.1, 0 HTTP/2"), "%s",
+		  r.err);
+	free_spans(&ss);
+	run_free(&r);
+}
+
+/* A Go program that speaks no TLS is told apart from one sonde cannot see into. */
+Test(llm, go_program_without_tls_says_why)
+{
+	const char *bin = fixture_path("gofix");
+	struct run r;
+	char want[700];
+
+	require_path(bin, X_OK, "the Go fixture (golang-go)");
+	sonde_llm(&r, (const char *[]){"--", bin, "2", "1", NULL});
+	cr_expect(strstr(r.out, "done 2"), "%s", r.out);
+	snprintf(want, sizeof(want),
+		 "(gofix): no LLM API calls seen; no OpenSSL or BoringSSL with SSL_write/SSL_read "
+		 "symbols and no Go crypto/tls in its program or libraries");
+	cr_expect(strstr(r.out, want) || strstr(r.err, want), "%s\n%s", r.out, r.err);
+	run_free(&r);
+}
+
 /* A local inference server in plaintext: Ollama's /api/chat, NDJSON streamed. */
 Test(llm, ollama_plaintext)
 {

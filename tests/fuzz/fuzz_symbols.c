@@ -5,6 +5,8 @@
  * `sonde diff` read, one binary: FUZZ_TARGET picks the parser.
  *
  *   elf       elfsyms__open_mem() on the input, then every accessor
+ *   gopclntab the input as a file: gopclntab__open() and every function,
+ *             lookups of their names, go_buildinfo_version()
  *   unwind    the input's tail as an ELF file mapped executable in this
  *             process, unwound through the unwinder's file API (its CFI
  *             parsed by libdw, evaluated by us) from registers and a stack
@@ -26,6 +28,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +46,7 @@
 #include "model/profile.h"
 #include "symbols/dwarf_lines.h"
 #include "symbols/elfsyms.h"
+#include "symbols/gopclntab.h"
 #include "symbols/perfmap.h"
 #include "symbols/procmaps.h"
 #include "symbols/unwind.h"
@@ -237,6 +242,118 @@ static void fuzz_dwarf(const uint8_t *p, size_t n)
 		dwarf_lookup(d, le64(p + i));
 	elfsyms__free(e);
 	dwarf_lines__free(d);
+}
+
+/* ---- gopclntab ---- */
+
+/* The bytes of the first section called @name, as libelf has them for @elf. */
+static bool section_data(Elf *elf, const char *name, const char **start, size_t *len)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!n || strcmp(n, name))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf)
+			return false;
+		*start = d->d_buf;
+		*len = d->d_size;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Over a copy in memory: every name must end inside the section, which
+ * ASan alone cannot see (the section's neighbours are readable bytes).
+ */
+static void gopclntab_in_section(const uint8_t *p, size_t n)
+{
+	struct gopclntab *t;
+	const char *sec;
+	size_t len;
+	void *copy;
+	Elf *elf = elf_memory_copy(p, n, &copy);
+
+	if (!elf)
+		return;
+	if (!gopclntab__open_elf(elf, &t)) {
+		check(section_data(elf, ".gopclntab", &sec, &len) ||
+			      section_data(elf, ".data.rel.ro.gopclntab", &sec, &len),
+		      "a table without its section");
+		for (size_t i = 0; i < gopclntab__count(t); i++) {
+			const char *name;
+			uint64_t a, sz;
+
+			if (gopclntab__func(t, i, &name, &a, &sz))
+				continue;
+			check(name >= sec && name < sec + len &&
+				      (size_t)(name - sec) + strlen(name) < len,
+			      "a name outside the section");
+		}
+		gopclntab__free(t);
+	}
+	elf_end(elf);
+	free(copy);
+}
+
+static void fuzz_gopclntab(const uint8_t *p, size_t n)
+{
+	struct gopclntab *t = NULL;
+	size_t i, count, ok = 0;
+	char version[64];
+	int fd, r;
+
+	scratch_write(p, n);
+	fd = open(scratch, O_RDONLY | O_CLOEXEC);
+	check(fd >= 0, "cannot open the scratch file");
+	r = gopclntab__open(fd, &t);
+	check(!r == !!t, "open: a table exactly on success");
+	check(r == 0 || r == -ENOENT || r == -ENOTSUP || r == -EIO || r == -ENOMEM,
+	      "open: an error outside its contract");
+	/* A buffer too short for real versions: -ERANGE, and still a string. */
+	r = go_buildinfo_version(fd, version, 5);
+	check(r ? !*version : strlen(version) < 5, "version: past a 5-byte buffer");
+	r = go_buildinfo_version(fd, version, sizeof(version));
+	check(r == 0 || r == -ENOENT || r == -EIO || r == -ERANGE,
+	      "version: an error outside its contract");
+	check(strlen(version) < sizeof(version) && (!r || !*version), "version: not a string");
+	close(fd);
+	if (!t)
+		return;
+	count = gopclntab__count(t);
+	for (i = 0; i < count; i++) {
+		const char *name;
+		uint64_t a, sz, fa, fsz;
+
+		if (gopclntab__func(t, i, &name, &a, &sz))
+			continue;
+		check(*name && a + sz >= a, "func: empty name or size past 2^64");
+		sink += strlen(name);
+		/* Found by its name (the first 64: find is a linear scan). */
+		if (ok++ < 64)
+			check(!gopclntab__find(t, name, &fa, &fsz),
+			      "find misses a function's name");
+	}
+	check(gopclntab__func(t, count, &(const char *){NULL}, &(uint64_t){0}, &(uint64_t){0}) ==
+		      -EINVAL,
+	      "func(count) is a function");
+	if (verbose())
+		fprintf(stderr, "gopclntab: %zu functions, %zu readable, version %s\n", count, ok,
+			*version ? version : "-");
+	gopclntab__free(t);
+	gopclntab_in_section(p, n);
 }
 
 /* ---- unwind ---- */
@@ -441,6 +558,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!strcmp(target, "elf"))
 		fuzz_elf(data, size);
+	else if (!strcmp(target, "gopclntab"))
+		fuzz_gopclntab(data, size);
 	else if (!strcmp(target, "dwarf"))
 		fuzz_dwarf(data, size);
 	else if (!strcmp(target, "unwind"))

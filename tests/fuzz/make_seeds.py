@@ -137,6 +137,7 @@ def main():
         (1, 3, b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(OLLAMA))]))
     write("decoder", "h2", records([(0, 0, H2_WRITE), (1, 0, H2_READ)]))
     symbols_seeds()
+    go_seeds()
 
 
 # ---- fuzz_symbols.c ----
@@ -321,6 +322,112 @@ def symbols_seeds():
     write("load", "pprof_gz", gzip.compress(PPROF, mtime=0))
     write("load", "folded_two_members", gzip.compress(FOLDED[:40], mtime=0) + gzip.compress(FOLDED[40:], mtime=0))
     write("load", "folded_plain", FOLDED)
+
+
+# ---- gopclntab: Go's function table in a tiny ELF, written by hand ----
+#
+# A real Go program is 1 MiB or more; these hold what gopclntab.c reads
+# (test_gopclntab.c checks the go116 one function by function): a .text
+# of GO_FUNCS, .gopclntab in the 1.20+, 1.18 or 1.16 layout, and
+# .go.buildinfo with inline strings (1.18+) or pointers (older).
+
+GO_BASE = 0x400000
+GO_FUNCS = [("main.main", 0x40), ("main.work", 0x20), ("runtime.goexit", 0x10)]
+GO_FUNC_SIZE = 44  # _func of 1.18+: entryOff, nameOff, then 36 bytes not read
+
+
+def go_pclntab(magic, text, ptr=8):
+    """The table for functions GO_FUNCS laid out from address text."""
+    word = "<Q" if ptr == 8 else "<I"
+    go118 = magic != 0xfffffffa
+    words = 8 if go118 else 7
+    names = b""
+    name_off = []
+    for name, _ in GO_FUNCS:
+        name_off.append(len(names))
+        names += name.encode() + b"\0"
+    hdr_len = 8 + words * ptr
+    funcnames = hdr_len
+    pcln = funcnames + len(names)
+    field = 4 if go118 else ptr
+    ffmt = "<I" if field == 4 else word
+    functab_len = (2 * len(GO_FUNCS) + 1) * field
+    entries, funcs = b"", b""
+    entry = 0
+    for (name, size), noff in zip(GO_FUNCS, name_off):
+        pc = entry if go118 else text + entry
+        entries += struct.pack(ffmt, pc) + struct.pack(ffmt, functab_len + len(funcs))
+        if go118:
+            funcs += struct.pack("<Ii", entry, noff) + bytes(GO_FUNC_SIZE - 8)
+        else:
+            funcs += struct.pack(word, pc) + struct.pack("<i", noff) + bytes(36)
+        entry += size
+    entries += struct.pack(ffmt, entry if go118 else text + entry)
+    if go118:
+        # nfunc, nfiles, textStart, funcname, cu, filetab, pctab, pcln
+        vals = [len(GO_FUNCS), 0, text, funcnames, pcln, pcln, pcln, pcln]
+    else:
+        vals = [len(GO_FUNCS), 0, funcnames, pcln, pcln, pcln, pcln]
+    hdr = struct.pack("<IBBBB", magic, 0, 0, 1, ptr) + b"".join(struct.pack(word, v) for v in vals)
+    return hdr + names + entries + funcs
+
+
+def go_buildinfo(version, addr, inline=True):
+    """.go.buildinfo at address addr: Go 1.18+'s inline strings, or the older pointers."""
+    magic = b"\xff Go buildinf:"
+    v = version.encode()
+    if inline:
+        return magic + bytes([8, 2]) + bytes(16) + bytes([len(v)]) + v + b"\0"
+    # runtime.buildVersion's address, then a Go string {ptr, len} at +32 and its bytes at +48.
+    return (magic + bytes([8, 0]) + struct.pack("<QQ", addr + 32, 0) +
+            struct.pack("<QQ", addr + 48, len(v)) + v)
+
+
+def go_elf(magic, version, inline=True):
+    """ET_EXEC x86-64, one R+X PT_LOAD over the whole file, sections at their offsets."""
+    layout = [(".text", 6), (".gopclntab", 2), (".go.buildinfo", 3)]  # AX, A, WA
+    text = b"\xcc" * sum(size for _, size in GO_FUNCS)
+    addrs, data = {}, {}
+    off = 64 + 56
+    for name, _ in layout:
+        off = (off + 15) & ~15
+        addrs[name] = off
+        # The tables point at .text and, before 1.18, at themselves.
+        if name == ".text":
+            data[name] = text
+        elif name == ".gopclntab":
+            data[name] = go_pclntab(magic, GO_BASE + addrs[".text"])
+        else:
+            data[name] = go_buildinfo(version, GO_BASE + off, inline)
+        off += len(data[name])
+    shstr = b"\0" + b"".join(n.encode() + b"\0" for n, _ in layout) + b".shstrtab\0"
+    body = bytearray(64 + 56)
+    for name, _ in layout:
+        body += bytes(addrs[name] - len(body)) + data[name]
+    shstr_off = len(body)
+    body += shstr
+    shoff = (len(body) + 7) & ~7
+    body += bytes(shoff - len(body)) + bytes(64)
+    name_at = 1
+    for name, flags in layout:
+        o = addrs[name]
+        body += struct.pack("<IIQQQQIIQQ", name_at, 1, flags, GO_BASE + o, o, len(data[name]), 0, 0,
+                            16, 0)
+        name_at += len(name) + 1
+    body += struct.pack("<IIQQQQIIQQ", name_at, 3, 0, 0, shstr_off, len(shstr), 0, 0, 1, 0)
+    ehdr = (b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) +
+            struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, GO_BASE + addrs[".text"], 64, shoff, 0, 64, 56,
+                        1, 64, len(layout) + 2, len(layout) + 1))
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, GO_BASE, GO_BASE, shoff, shoff, 0x1000)
+    body[0:64 + 56] = ehdr + phdr
+    return bytes(body)
+
+
+def go_seeds():
+    for target in ("gopclntab", "elf"):
+        write(target, "go120", go_elf(0xfffffff1, "go1.21.5"))
+    write("gopclntab", "go118_ptr_buildinfo", go_elf(0xfffffff0, "go1.19.8", inline=False))
+    write("gopclntab", "go116", go_elf(0xfffffffa, "go1.16.15", inline=False))
 
 
 # ---- pprof: perftools.profiles.Profile, encoded by hand ----
