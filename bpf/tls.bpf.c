@@ -3,9 +3,10 @@
  * LLM API traffic, seen where it is plaintext: OpenSSL/BoringSSL's
  * SSL_write/SSL_read (uprobes on the library or on an executable that
  * carries its own copy), Go's crypto/tls and, for plaintext HTTP, the
- * socket syscalls of TCP sockets. Every byte a call moved goes to the collector, in as many
- * ring records as it takes (bpf_loop over chunks); what cannot be sent is
- * counted per connection and direction and reported as a gap.
+ * socket syscalls of TCP sockets. Every byte a call moved goes to the
+ * collector, in as many ring records as it takes (bpf_loop over chunks);
+ * what cannot be sent is counted per connection and direction and
+ * reported as a gap.
  *
  * What is not copied, on purpose, per connection: an HTTP/1 exchange
  * whose request is not a POST (every LLM API call is one; a GET download

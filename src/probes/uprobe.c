@@ -318,9 +318,9 @@ static int add_go_probes(struct uprobe *u, uint32_t id, pid_t pid, const char *p
 	err = uprobe_go_func(path, off, &gf);
 	if (err || !gf.nrets) {
 		log_warn("trace: cannot time Go function %s: %s", u->funcs[id].name,
-			 err == -ENOENT ? "no sized symbol in .symtab (stripped?)"
-			 : err	       ? strerror(-err)
-				       : "it has no RET instruction (it never returns)");
+			 err == -ENOENT ? "no sized symbol in .symtab or Go's function table"
+			 : err		? strerror(-err)
+					: "it has no RET instruction (it never returns)");
 		free(gf.rets);
 		free(gf.calls);
 		return 0;
@@ -703,7 +703,8 @@ static int attach_all_multi(struct uprobe *u)
 		goto out;
 	}
 	/* One link pair per (file, PID). */
-	qsort(u->probes, u->nprobes, sizeof(*u->probes), cmp_probe);
+	if (u->nprobes)
+		qsort(u->probes, u->nprobes, sizeof(*u->probes), cmp_probe);
 	for (size_t i = 0, j; i < u->nprobes && !err; i = j) {
 		for (j = i + 1; j < u->nprobes && !cmp_probe(&u->probes[i], &u->probes[j]); j++)
 			;
