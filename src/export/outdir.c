@@ -347,7 +347,8 @@ static int list_windows(struct outdir *d, struct entry **out, size_t *n)
 		(*n)++;
 	}
 	closedir(dir);
-	if (!err)
+	/* An empty directory leaves v NULL, which qsort may not be given. */
+	if (!err && *n)
 		qsort(v, *n, sizeof(*v), by_name_time);
 	*out = v;
 	return err;
@@ -440,7 +441,8 @@ static void rotate(struct outdir *d, const char *mine)
 		i = end;
 	}
 	/* Then the oldest windows of any NAME while over the size. */
-	qsort(w, nw, sizeof(*w), by_time);
+	if (nw)
+		qsort(w, nw, sizeof(*w), by_time);
 	for (size_t k = 0; d->max_size && total > d->max_size && k < nw; k++) {
 		size_t i = w[k].i;
 

@@ -159,7 +159,9 @@ static int cmp_rows(const void *x, const void *y)
 
 size_t llm_agg__rows(struct llm_agg *a, const struct llm_agg_row ***out)
 {
-	qsort(a->rows, a->nrows, sizeof(*a->rows), cmp_rows);
+	/* No call seen: rows is NULL, which qsort may not be given even for 0 rows. */
+	if (a->nrows)
+		qsort(a->rows, a->nrows, sizeof(*a->rows), cmp_rows);
 	*out = (const struct llm_agg_row **)a->rows;
 	return a->nrows;
 }

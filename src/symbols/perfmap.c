@@ -369,7 +369,8 @@ static void sort_items(struct perfmap *pm)
 {
 	size_t i, j = 0;
 
-	qsort(pm->items, pm->nr, sizeof(*pm->items), item_cmp);
+	if (pm->nr)
+		qsort(pm->items, pm->nr, sizeof(*pm->items), item_cmp);
 	for (i = 0; i < pm->nr; i++) {
 		if (j && pm->items[j - 1].e.start == pm->items[i].e.start &&
 		    pm->items[j - 1].e.size <= pm->items[i].e.size)
