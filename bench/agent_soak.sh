@@ -31,6 +31,7 @@ churn_ms=${5:-1000}
 py=${PYTHON:-/usr/bin/python3}
 [ -x "$py" ] || py=$(command -v python3)
 sonde=$build/sonde
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/sonde-soak.XXXXXX)
 pids=()
 agent=""
@@ -42,25 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A target: 10 ms busy in every 100 ms, forever; every second a thread
-# comes, spins 10 ms and goes.
-cat >"$work/soaktarget.py" <<'EOF'
-import threading, time
-def spin(until):
-    x = 0
-    while time.monotonic() < until:
-        x += 1
-    return x
-n = 0
-while True:
-    spin(time.monotonic() + 0.01)
-    n += 1
-    if n % 10 == 0:
-        t = threading.Thread(target=spin, args=(time.monotonic() + 0.01,))
-        t.start()
-        t.join()
-    time.sleep(0.09)
-EOF
 cat >"$work/churn.sh" <<EOF
 while true; do
 	$py -c 'sum(range(200000))' &
@@ -93,7 +75,7 @@ EOF
 
 start_load() {
 	for _ in $(seq "$ntargets"); do
-		"$py" "$work/soaktarget.py" &
+		"$py" "$here/soak_target.py" &
 		pids+=($!)
 	done
 	bash "$work/churn.sh" &

@@ -950,7 +950,8 @@ static double series_value(const char *m, const char *name, const char *const *w
  * shell's sleep child, forked and then exec'ing something the rules do
  * not want, leaves again): python3's urllib streams an OpenAI chat over
  * HTTPS (libssl, loaded by the ssl module), curl posts an Ollama chat in
- * plaintext. Their calls are on the agent's /metrics under the GenAI
+ * plaintext, a Go client (fixtures/llm_go) an Anthropic one over Go's own
+ * crypto/tls and HTTP/2. Their calls are on the agent's /metrics under the GenAI
  * names with exact tokens, model, provider and each target's own
  * service_name (its comm) and the configured labels; /readyz says the
  * tls probe runs; libssl gets one set of uprobes for all of them, detached
@@ -963,11 +964,14 @@ Test(agent_run, tls_calls_of_discovered_clients, .timeout = 120)
 	char cfg[512], text[1024], log[512], marker[64], plan[1024], url[128], body[256];
 	char script_py[] = "sleep 1; exec /usr/bin/python3 \"$0\" \"$1\"";
 	char script_curl[] = "sleep 1; exec /usr/bin/curl -sS -o /dev/null \"$0\" -d \"$1\"";
+	char script_go[] = "sleep 1; exec \"$0\" \"$1\"", plan_go[1024];
+	const char *go_client = fixture_path("llm_go");
 	int port = free_port(), rc;
-	pid_t agent, py, curl;
+	pid_t agent, py, curl, gop;
 	char *m, *logs;
 
 	require_bpf();
+	require_path(go_client, X_OK, "the Go LLM client (golang-go)");
 	llm_server_start(&srv);
 	snprintf(marker, sizeof(marker), "agent-llm-%d", (int)getpid());
 	snprintf(cfg, sizeof(cfg), "%s/tls.yaml", test_tmpdir());
@@ -1016,10 +1020,30 @@ Test(agent_run, tls_calls_of_discovered_clients, .timeout = 120)
 		 "plaintext\"}],\"options\":{\"num_predict\":6}}");
 	char *cargv[] = {"/bin/sh", "-c", script_curl, url, body, NULL};
 	curl = spawn(cargv, "/dev/null", tmp_path("curl.err"));
+	/*
+	 * 8 characters in, 4 tokens out. A Go program's TLS is seen once its
+	 * exec is handled and its uprobes attached (tens of ms, the first time
+	 * its file is seen: measured here, a call 50 ms after the exec is seen,
+	 * one at once is not); python3 needs more than that to load its ssl
+	 * module, this client is made to wait 300 ms.
+	 */
+	snprintf(plan_go, sizeof(plan_go),
+		 "{\"tag\":\"%s\",\"delay_ms\":300,\"base\":\"https://localhost:%d\",\"ca\":"
+		 "\"%s\",\"calls\":["
+		 "{\"api\":\"anthropic\",\"model\":\"claude-agent-go\",\"max_tokens\":4,"
+		 "\"content\":\"agent go\",\"fast\":true}]}",
+		 marker, srv.https, srv.ca);
+	char *gargv[] = {"/bin/sh", "-c", script_go, (char *)go_client, plan_go, NULL};
+	gop = spawn(gargv, tmp_path("go.out"), tmp_path("go.err"));
 	cr_assert_eq(waitpid(py, &rc, 0), py);
 	cr_assert_eq(rc, 0, "python3: %s", read_file(tmp_path("py.err"), NULL));
 	cr_assert_eq(waitpid(curl, &rc, 0), curl);
 	cr_assert_eq(rc, 0, "curl: %s", read_file(tmp_path("curl.err"), NULL));
+	cr_assert_eq(waitpid(gop, &rc, 0), gop);
+	cr_assert_eq(rc, 0, "llm_go: %s", read_file(tmp_path("go.err"), NULL));
+	m = metrics_with(port, "gen_ai_provider_name=\"anthropic\"", 10);
+	cr_assert(m, "no anthropic call on /metrics: %s", read_file(log, NULL));
+	free(m);
 
 	m = metrics_with(port, "gen_ai_provider_name=\"ollama\"", 10);
 	cr_assert(m, "no ollama call on /metrics: %s", read_file(log, NULL));
@@ -1052,8 +1076,16 @@ Test(agent_run, tls_calls_of_discovered_clients, .timeout = 120)
 	cr_expect_eq(SERIES(m, "sonde_llm_calls_total", "gen_ai_provider_name=\"ollama\"",
 			    "service_name=\"curl\""),
 		     1, "%s", m);
+	cr_expect_eq(SERIES(m, "gen_ai_client_token_usage_sum", "gen_ai_token_type=\"input\"",
+			    "gen_ai_provider_name=\"anthropic\"",
+			    "gen_ai_request_model=\"claude-agent-go\"", "service_name=\"llm_go\"",
+			    "team=\"ml\""),
+		     8, "%s", m);
+	cr_expect_eq(SERIES(m, "gen_ai_client_token_usage_sum", "gen_ai_token_type=\"output\"",
+			    "gen_ai_request_model=\"claude-agent-go\"", "service_name=\"llm_go\""),
+		     4, "%s", m);
 	/* One call each: nothing under another service (the shells, sleep). */
-	cr_expect_eq(count_of(m, "\nsonde_llm_calls_total{"), 2, "%s", m);
+	cr_expect_eq(count_of(m, "\nsonde_llm_calls_total{"), 3, "%s", m);
 	cr_expect_eq(SERIES(m, "gen_ai_client_operation_duration_seconds_count",
 			    "gen_ai_provider_name=\"openai\"", "service_name=\"python3\""),
 		     1, "%s", m);
