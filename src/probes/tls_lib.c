@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,35 +179,62 @@ static bool is_version_char(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '+' || c == '-';
 }
 
-/* "OpenSSL 3.0.19 27 Jan 2026" (OpenSSL_version's text) in the file's bytes. */
-static void find_version(int fd, char *out, size_t len)
+/* The version banner ("OpenSSL 3.0.19 27 Jan 2026") starting at @p, @n bytes readable. */
+static bool banner(const char *p, size_t n, char *out, size_t len)
 {
 	static const char pat[] = "OpenSSL ";
-	struct stat st;
-	const char *base, *p, *end;
+	const char *v = p + sizeof(pat) - 1, *q = v, *end = p + n;
+
+	while (q < end && is_version_char(*q))
+		q++;
+	/* A version, a space, a day of the month. */
+	if (q - v < 5 || v[0] < '0' || v[0] > '9' || v[1] != '.' || q + 3 >= end || q[0] != ' ' ||
+	    q[1] < '0' || q[1] > '9')
+		return false;
+	snprintf(out, len, "OpenSSL %.*s", (int)(q - v), v);
+	return true;
+}
+
+/* Bytes read at a time, and kept from one read to the next (a banner across them). */
+#define SCAN_CHUNK (1u << 20)
+#define SCAN_KEEP 128
+
+/*
+ * OpenSSL_version's text in the file's bytes, else "BoringSSL" if that
+ * name is there. Read, not mapped: the file may be a target's, and one it
+ * truncates while mapped here would kill sonde with SIGBUS.
+ */
+static void find_version(int fd, char *out, size_t len)
+{
+	char *buf = malloc(SCAN_KEEP + SCAN_CHUNK);
+	size_t keep = 0;
+	bool boring = false;
+	off_t off = 0;
 
 	out[0] = '\0';
-	if (fstat(fd, &st) || st.st_size <= 0)
-		return;
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (base == MAP_FAILED)
-		return;
-	end = base + st.st_size;
-	for (p = base; (p = memmem(p, (size_t)(end - p), pat, sizeof(pat) - 1)); p++) {
-		const char *v = p + sizeof(pat) - 1, *q = v;
+	while (buf && !out[0]) {
+		ssize_t got = pread(fd, buf + keep, SCAN_CHUNK, off);
+		size_t n, upto;
 
-		while (q < end && is_version_char(*q))
-			q++;
-		/* A version, a space, a day of the month: the version banner. */
-		if (q - v < 5 || v[0] < '0' || v[0] > '9' || v[1] != '.' || q + 3 >= end ||
-		    q[0] != ' ' || q[1] < '0' || q[1] > '9')
-			continue;
-		snprintf(out, len, "OpenSSL %.*s", (int)(q - v), v);
-		break;
+		if (got <= 0)
+			break;
+		off += got;
+		n = keep + (size_t)got;
+		/* A banner starting in the last bytes is looked at again after the next read. */
+		upto = (size_t)got == SCAN_CHUNK && n > SCAN_KEEP ? n - SCAN_KEEP : n;
+		for (const char *p = buf;
+		     !out[0] && (p = memmem(p, n - (size_t)(p - buf), "OpenSSL ", 8)); p++) {
+			if ((size_t)(p - buf) >= upto)
+				break;
+			banner(p, n - (size_t)(p - buf), out, len);
+		}
+		boring = boring || memmem(buf, n, "BoringSSL", 9);
+		keep = n > upto ? n - upto : 0;
+		memmove(buf, buf + upto, keep);
 	}
-	if (!out[0] && memmem(base, (size_t)st.st_size, "BoringSSL", 9))
+	if (!out[0] && boring)
 		snprintf(out, len, "BoringSSL");
-	munmap((void *)base, (size_t)st.st_size);
+	free(buf);
 }
 
 /*

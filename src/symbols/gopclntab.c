@@ -215,8 +215,11 @@ int gopclntab__open(int fd, struct gopclntab **out)
 
 	*out = NULL;
 	elf_version(EV_CURRENT);
-	/* Mapped: only the pages of the names looked at become resident. */
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/*
+	 * Read, not mapped: the file may be a target's, and one it truncates
+	 * while it is mapped here would kill sonde with SIGBUS.
+	 */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -EIO;
 	err = gopclntab__open_elf(elf, out);
@@ -224,7 +227,7 @@ int gopclntab__open(int fd, struct gopclntab **out)
 		elf_end(elf);
 		return err;
 	}
-	/* The section is mapped (or read) by now: the caller may close @fd. */
+	/* The section is read by now: the caller may close @fd. */
 	elf_cntl(elf, ELF_C_FDDONE);
 	(*out)->elf = elf;
 	return 0;
@@ -402,7 +405,7 @@ int go_buildinfo_version(int fd, char *buf, size_t len)
 		return -EINVAL;
 	buf[0] = '\0';
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -EIO;
 	if (elf_kind(elf) != ELF_K_ELF) {
@@ -461,7 +464,7 @@ bool go_executable(int fd)
 	Elf *elf;
 
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (elf && elf_kind(elf) == ELF_K_ELF)
 		go = section_named(elf, ".go.buildinfo", &sh) ||
 		     section_named(elf, ".note.go.buildid", &sh);
