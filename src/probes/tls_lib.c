@@ -268,7 +268,7 @@ static bool exported(int fd, const char *sym)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return false;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
