@@ -340,8 +340,7 @@ static int add_go_read(struct elf_ctx *e, struct tls_lib *l)
 		for (size_t r = 0; r < gf.nrets && !err; r++)
 			err = add_func(l, gf.rets[r], TLS_ROLE_GO_READ_RET, 0, "");
 	}
-	free(gf.rets);
-	free(gf.calls);
+	uprobe_go_func_free(&gf);
 	return err;
 }
 
@@ -354,11 +353,10 @@ static int add_go_entry(struct elf_ctx *e, struct tls_lib *l, const char *name, 
 
 	if (go_func(e, name, &off, &size))
 		return -ENOENT;
-	err = uprobe_go_code(e->fd, off, size, &gf);
+	err = uprobe_go_scan(e->fd, off, size, 0, &gf);
 	if (!err)
 		err = add_func(l, gf.entry_probe, role, (uint64_t)gf.stack_adj, name);
-	free(gf.rets);
-	free(gf.calls);
+	uprobe_go_func_free(&gf);
 	return err;
 }
 

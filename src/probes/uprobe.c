@@ -321,8 +321,7 @@ static int add_go_probes(struct uprobe *u, uint32_t id, pid_t pid, const char *p
 			 err == -ENOENT ? "no sized symbol in .symtab or Go's function table"
 			 : err		? strerror(-err)
 					: "it has no RET instruction (it never returns)");
-		free(gf.rets);
-		free(gf.calls);
+		uprobe_go_func_free(&gf);
 		return 0;
 	}
 	u->funcs[id].go_stack_adj = gf.stack_adj;
@@ -330,8 +329,7 @@ static int add_go_probes(struct uprobe *u, uint32_t id, pid_t pid, const char *p
 	err = add_probe(u, id, pid, path, gf.entry_probe, spec, TP_GO_ENTRY);
 	for (size_t i = 0; i < gf.nrets && !err; i++)
 		err = add_probe(u, id, pid, path, gf.rets[i], spec, TP_GO_RET);
-	free(gf.rets);
-	free(gf.calls);
+	uprobe_go_func_free(&gf);
 	u->go = true;
 	return err;
 }

@@ -91,7 +91,7 @@ static int64_t rax_store(const cs_insn *in)
  */
 static int64_t rax_spill(const cs_insn *in, size_t n, size_t from)
 {
-	int64_t frame = 0;
+	int64_t frame = 0, disp;
 
 	for (size_t i = from; i < n && i < from + 32; i++) {
 		const cs_x86 *x = in[i].detail ? &in[i].detail->x86 : NULL;
@@ -104,8 +104,8 @@ static int64_t rax_spill(const cs_insn *in, size_t n, size_t from)
 			 x->operands[0].type == X86_OP_REG && x->operands[0].reg == X86_REG_RSP &&
 			 x->operands[1].type == X86_OP_IMM)
 			frame += x->operands[1].imm;
-		else if (rax_store(&in[i]) >= 0)
-			return rax_store(&in[i]) == frame + 8 ? frame + 8 : -1;
+		else if ((disp = rax_store(&in[i])) >= 0)
+			return disp == frame + 8 ? disp : -1;
 	}
 	return -1;
 }
@@ -159,25 +159,24 @@ int uprobe_go_scan(int fd, uint64_t func_off, uint64_t size, uint64_t call_targe
 	res->nrets = nrets;
 	res->ncalls = ncalls;
 	res->stack_adj = stack_adj(insn, count, &jcc);
-	if (jcc >= 0)
+	if (jcc >= 0) {
 		res->entry_probe = insn[jcc].address;
-	if (jcc >= 0)
 		res->rax_spill = rax_spill(insn, count, (size_t)jcc + 1);
-out:
-	if (err) {
-		free(res->rets);
-		free(res->calls);
-		res->rets = res->calls = NULL;
 	}
+out:
+	if (err)
+		uprobe_go_func_free(res);
 	cs_free(insn, count);
 	cs_close(&cs);
 	free(code);
 	return err;
 }
 
-int uprobe_go_code(int fd, uint64_t func_off, uint64_t size, struct uprobe_go_func *res)
+void uprobe_go_func_free(struct uprobe_go_func *f)
 {
-	return uprobe_go_scan(fd, func_off, size, 0, res);
+	free(f->rets);
+	free(f->calls);
+	f->rets = f->calls = NULL;
 }
 
 int uprobe_go_func(const char *path, uint64_t func_off, struct uprobe_go_func *res)
@@ -202,7 +201,7 @@ int uprobe_go_func(const char *path, uint64_t func_off, struct uprobe_go_func *r
 	    s->addr != vaddr)
 		err = -ENOENT;
 	else
-		err = uprobe_go_code(fd, func_off, s->size, res);
+		err = uprobe_go_scan(fd, func_off, s->size, 0, res);
 	elfsyms__free(syms);
 	close(fd);
 	return err;

@@ -49,13 +49,16 @@ struct uprobe_go_func {
  * Decode the function that starts at file offset @func_off in @path (its
  * size from .symtab, or Go's function table when stripped). 0, -ENOENT
  * (no sized symbol there), -EIO (unreadable), -ENOMEM. The caller frees
- * rets and calls.
+ * it with uprobe_go_func_free().
  */
 int uprobe_go_func(const char *path, uint64_t func_off, struct uprobe_go_func *out);
-/* The same for the @size bytes of code at @func_off in the open file @fd. */
-int uprobe_go_code(int fd, uint64_t func_off, uint64_t size, struct uprobe_go_func *out);
-/* The same, listing the direct calls to file offset @call_target too. */
+/*
+ * The same for the @size bytes of code at @func_off in the open file @fd,
+ * listing the direct calls to file offset @call_target too (0: none).
+ */
 int uprobe_go_scan(int fd, uint64_t func_off, uint64_t size, uint64_t call_target,
 		   struct uprobe_go_func *out);
+/* Free @f's rets and calls. */
+void uprobe_go_func_free(struct uprobe_go_func *f);
 
 #endif /* SONDE_PROBES_UPROBE_GO_H */
