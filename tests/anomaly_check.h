@@ -13,7 +13,7 @@
 
 /*
  * In @log (sonde's stderr), the first "latency anomaly in @fn" of a
- * window ending at or after @after_ns: its window index, its end in
+ * window starting at or after @after_ns: its window index, its end in
  * @end_ns. Asserts there is one.
  */
 unsigned int anomaly_first_after(const char *log, const char *fn, unsigned long long after_ns,
