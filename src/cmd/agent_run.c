@@ -511,7 +511,7 @@ static void check_memory(struct agent *ag)
 	malloc_trim(0);
 	read_memory(ag);
 	log_warn("agent: %llu MiB of memory_limit %llu MiB in use (heap and BPF maps): window "
-		 "cut early, symbol caches dropped: %llu MiB now",
+		 "cut early, symbol and unwind caches dropped: %llu MiB now",
 		 (unsigned long long)(was >> 20), (unsigned long long)(limit >> 20),
 		 (unsigned long long)(selfmem_used(&ag->mem) >> 20));
 }

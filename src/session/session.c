@@ -292,6 +292,7 @@ void session__shrink(struct session *s)
 {
 	if (s->host.sym)
 		symbolizer__shrink(s->host.sym);
+	unwinder__shrink(s->unw);
 }
 
 int session__cut_window(struct session *s)

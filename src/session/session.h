@@ -163,7 +163,7 @@ size_t session__probe_states(const struct session *s, struct session_probe_state
 struct metrics *session__metrics(struct session *s);
 /* /readyz from now on (with --listen): 200 or 503 and a JSON body. */
 int session__set_ready(struct session *s, bool ready, const char *json);
-/* Drop the symbolizer's caches (a memory budget); they refill on demand. */
+/* Drop the symbolizer's and the unwinder's caches (a memory budget); they refill on demand. */
 void session__shrink(struct session *s);
 /* End the current window now (a memory budget): on_window gets it. 0 or -errno. */
 int session__cut_window(struct session *s);

@@ -46,9 +46,14 @@
  * Against the measured heap the estimate came out 4-18 % high (libc after
  * 3, 30, 300 and all 3720 functions, compressed and not; libm, ld.so,
  * libresolv, the test fixtures), never low.
- * Uncompressed sections are mapped (ELF_C_READ_MMAP): their pages are the
- * file's, reclaimable, and not counted. Neither are the DIEs of other
- * units that a lookup follows references into, nor a dwz alternate file.
+ * A file's uncompressed .debug_* sections are read onto the heap at open
+ * too (ELF_C_READ): counted at their sizes, so a file costs the same
+ * compressed or not. Not counted: the DIEs of other units that a lookup
+ * follows references into, nor a dwz alternate file.
+ *
+ * Read, never mapped: the file may be the target's, and a target that
+ * truncates a file sonde has mapped kills sonde with SIGBUS on the next
+ * lookup that touches a page past the new end.
  */
 #define DWARF_OPEN_BYTES (24u << 10)
 #define DWARF_UNIT_BYTES 2048
@@ -78,11 +83,12 @@ struct dwarf_lines {
 };
 
 /*
- * Heap that libdw's open takes for the sections it inflates: every
- * SHF_COMPRESSED .debug_* section (ch_size), and old-style .zdebug_* ones
- * ("ZLIB" and the size, big-endian).
+ * Heap that libdw's open takes for the sections it loads: every
+ * SHF_COMPRESSED .debug_* section inflated (ch_size), old-style .zdebug_*
+ * ones ("ZLIB" and the size, big-endian), and with @read (a file, not an
+ * image in memory) the uncompressed .debug_* sections at their sizes.
  */
-static size_t inflated_bytes(Elf *elf)
+static size_t section_bytes(Elf *elf, bool read)
 {
 	size_t shstrndx, total = 0;
 	Elf_Scn *scn = NULL;
@@ -111,6 +117,8 @@ static size_t inflated_bytes(Elf *elf)
 			for (int i = 0; i < 8; i++)
 				n = n << 8 | p[i];
 			total += n;
+		} else if (read && !strncmp(name, ".debug_", 7)) {
+			total += sh.sh_size;
 		}
 	}
 	return total;
@@ -138,7 +146,7 @@ static struct dwarf_lines *open_elf(Elf *elf, void *mem, size_t mem_len)
 	d->elf = elf;
 	d->mem = mem;
 	/* Before libdw inflates them: afterwards the headers say "not compressed". */
-	d->fixed_bytes = sizeof(*d) + mem_len + DWARF_OPEN_BYTES + inflated_bytes(elf);
+	d->fixed_bytes = sizeof(*d) + mem_len + DWARF_OPEN_BYTES + section_bytes(elf, !mem);
 	d->dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!d->dw) {
 		d->mem = NULL; /* the caller frees it on failure */
@@ -161,11 +169,10 @@ struct dwarf_lines *dwarf_lines__open(const char *path)
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
-	/* Mapped: only the DWARF pages that lookups touch become resident. */
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	d = open_elf(elf, NULL, 0);
 	err = d ? 0 : errno;
-	/* libelf reads through the mapping from now on; drop the descriptor. */
+	/* libdw read every debug section at open: drop the descriptor. */
 	if (d)
 		elf_cntl(d->elf, ELF_C_FDDONE);
 	close(fd);

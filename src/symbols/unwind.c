@@ -75,12 +75,14 @@ struct cfi_file {
 	uint64_t id; /* unique in the unwinder: the frame cache's key */
 	struct cfi_file *hnext;
 	uint64_t used; /* LRU clock */
-	int fd;
+	int fd; /* while loading: the tables are read whole, then it is closed */
 	void *image; /* vdso: our copy of the image */
 	Elf *elf;
 	Dwarf_CFI *eh; /* .eh_frame, owned (dwarf_cfi_end) */
 	Dwarf *dw;     /* for .debug_frame; owns dbg */
 	Dwarf_CFI *dbg;
+	Elf *dbg_elf;	 /* dw's: .debug_frame alone (debug_frame_load) */
+	void *dbg_image; /* its image */
 	struct seg segs[MAX_SEGS];
 	int nsegs;
 	uint64_t entry; /* e_entry, 0 if none: where a process's first frame is */
@@ -178,6 +180,9 @@ static void file_clear(struct cfi_file *f)
 		dwarf_cfi_end(f->eh);
 	if (f->dw)
 		dwarf_end(f->dw);
+	if (f->dbg_elf)
+		elf_end(f->dbg_elf);
+	free(f->dbg_image);
 	if (f->elf)
 		elf_end(f->elf);
 	if (f->fd >= 0)
@@ -186,6 +191,8 @@ static void file_clear(struct cfi_file *f)
 	f->eh = NULL;
 	f->dw = NULL;
 	f->dbg = NULL;
+	f->dbg_elf = NULL;
+	f->dbg_image = NULL;
 	f->elf = NULL;
 	f->fd = -1;
 	f->image = NULL;
@@ -200,7 +207,11 @@ static void file_free(struct cfi_file *f)
 	free(f);
 }
 
-static bool has_section(Elf *elf, const char *want)
+/*
+ * The file's .debug_frame (or old-style compressed .zdebug_frame): its
+ * header in @sh, its name in @name. false if it has none.
+ */
+static bool debug_frame_scn(Elf *elf, GElf_Shdr *sh, const char **name)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
@@ -208,16 +219,84 @@ static bool has_section(Elf *elf, const char *want)
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return false;
 	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh))
+		if (!gelf_getshdr(scn, sh) || sh->sh_type != SHT_PROGBITS)
 			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (name && !strcmp(name, want))
+		*name = elf_strptr(elf, shstrndx, sh->sh_name);
+		if (*name && (!strcmp(*name, ".debug_frame") || !strcmp(*name, ".zdebug_frame")))
 			return true;
 	}
 	return false;
+}
+
+/*
+ * .debug_frame (Go's only CFI; gcc's under -fno-asynchronous-unwind-tables)
+ * through an ELF image of our own holding that section alone: libdw's open
+ * loads every debug section of the Elf it is given, all of a -g binary's
+ * DWARF (inflated when compressed), where a walk needs this one. The
+ * image: the file's ELF header, a section name table, the section's bytes
+ * as the file has them (libdw inflates them if compressed), the section
+ * headers. Read from the file, as the rest is.
+ */
+#define DEBUG_FRAME_MAX (256u << 20)
+
+static int debug_frame_load(struct cfi_file *f)
+{
+	static const char names[] = "\0.shstrtab\0.debug_frame\0.zdebug_frame";
+	const size_t data_off = (sizeof(Elf64_Ehdr) + sizeof(names) + 7) & ~(size_t)7;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	Elf64_Ehdr *out;
+	Elf64_Shdr *shdr;
+	const char *name;
+	size_t shoff, len;
+	struct stat st;
+
+	if (f->fd < 0 || !debug_frame_scn(f->elf, &sh, &name) || !gelf_getehdr(f->elf, &eh) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_type == ET_REL)
+		return -ENOENT;
+	if (fstat(f->fd, &st) || sh.sh_size > DEBUG_FRAME_MAX ||
+	    sh.sh_offset > (uint64_t)st.st_size || sh.sh_size > (uint64_t)st.st_size - sh.sh_offset)
+		return -ENOEXEC;
+	shoff = (data_off + sh.sh_size + 7) & ~(size_t)7;
+	len = shoff + 3 * sizeof(Elf64_Shdr);
+	f->dbg_image = calloc(1, len);
+	if (!f->dbg_image)
+		return -ENOMEM;
+	if (pread(f->fd, (char *)f->dbg_image + data_off, sh.sh_size, (off_t)sh.sh_offset) !=
+	    (ssize_t)sh.sh_size)
+		return -EIO;
+	out = f->dbg_image;
+	memcpy(out->e_ident, eh.e_ident, EI_NIDENT);
+	out->e_type = eh.e_type;
+	out->e_machine = eh.e_machine;
+	out->e_version = EV_CURRENT;
+	out->e_flags = (Elf64_Word)eh.e_flags;
+	out->e_ehsize = sizeof(Elf64_Ehdr);
+	out->e_shoff = shoff;
+	out->e_shentsize = sizeof(Elf64_Shdr);
+	out->e_shnum = 3;
+	out->e_shstrndx = 1;
+	memcpy((char *)f->dbg_image + sizeof(Elf64_Ehdr), names, sizeof(names));
+	shdr = (Elf64_Shdr *)((char *)f->dbg_image + shoff);
+	shdr[1] = (Elf64_Shdr){.sh_name = 1,
+			       .sh_type = SHT_STRTAB,
+			       .sh_offset = sizeof(Elf64_Ehdr),
+			       .sh_size = sizeof(names),
+			       .sh_addralign = 1};
+	shdr[2] = (Elf64_Shdr){.sh_name = name[1] == 'z' ? 24 : 11,
+			       .sh_type = SHT_PROGBITS,
+			       .sh_flags = sh.sh_flags & SHF_COMPRESSED,
+			       .sh_offset = data_off,
+			       .sh_size = sh.sh_size,
+			       .sh_addralign = (sh.sh_flags & SHF_COMPRESSED) ? 8 : 1};
+	f->dbg_elf = elf_memory(f->dbg_image, len);
+	if (!f->dbg_elf)
+		return -ENOEXEC;
+	f->dw = dwarf_begin_elf(f->dbg_elf, DWARF_C_READ, NULL);
+	if (f->dw)
+		f->dbg = dwarf_getcfi(f->dw);
+	return f->dbg ? 0 : -ENODATA;
 }
 
 /* Our own vdso: the same image the kernel maps into every 64-bit process. */
@@ -298,7 +377,12 @@ static int file_load(struct cfi_file *f, pid_t pid, const struct procmap *m)
 		err = open_mapped(pid, m, &f->fd);
 		if (err)
 			return err;
-		f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+		/*
+		 * Read, never mapped: the file may be the target's, and a
+		 * target truncating a file sonde has mapped kills sonde with
+		 * SIGBUS on the next walk through its tables.
+		 */
+		f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
 	}
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || elf_getphdrnum(f->elf, &phnum))
 		return -ENOEXEC;
@@ -315,14 +399,17 @@ static int file_load(struct cfi_file *f, pid_t pid, const struct procmap *m)
 		f->nsegs++;
 	}
 	f->eh = dwarf_getcfi_elf(f->elf);
-	/* .debug_frame only where present: a full DWARF open is not free. */
-	if (has_section(f->elf, ".debug_frame")) {
-		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
-		if (f->dw)
-			f->dbg = dwarf_getcfi(f->dw);
-	}
+	err = debug_frame_load(f);
+	if (err == -ENOMEM)
+		return err;
 	if (!f->eh && !f->dbg)
 		return -ENODATA;
+	/* Both tables were read whole: the descriptor is not needed again. */
+	if (f->fd >= 0) {
+		elf_cntl(f->elf, ELF_C_FDDONE);
+		close(f->fd);
+		f->fd = -1;
+	}
 	return 0;
 }
 
@@ -1106,10 +1193,9 @@ err_free:
 	return NULL;
 }
 
-void unwinder__free(struct unwinder *u)
+/* Every cached file and the frames computed from its tables. */
+static void files_drop(struct unwinder *u)
 {
-	if (!u)
-		return;
 	for (size_t b = 0; u->files && b < u->nr_file_buckets; b++) {
 		while (u->files[b]) {
 			struct cfi_file *f = u->files[b];
@@ -1118,6 +1204,24 @@ void unwinder__free(struct unwinder *u)
 			file_free(f);
 		}
 	}
+	u->nr_files = 0;
+	for (size_t i = 0; u->frames && i < FRAME_SLOTS; i++) {
+		free(u->frames[i].frame);
+		u->frames[i] = (struct frame_slot){0};
+	}
+}
+
+void unwinder__shrink(struct unwinder *u)
+{
+	if (u)
+		files_drop(u);
+}
+
+void unwinder__free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	files_drop(u);
 	for (size_t b = 0; u->pids && b < u->nr_pid_buckets; b++) {
 		while (u->pids[b]) {
 			struct pid_maps *p = u->pids[b];
@@ -1126,8 +1230,6 @@ void unwinder__free(struct unwinder *u)
 			pid_free(p);
 		}
 	}
-	for (size_t i = 0; u->frames && i < FRAME_SLOTS; i++)
-		free(u->frames[i].frame);
 	free(u->frames);
 	free(u->files);
 	free(u->pids);

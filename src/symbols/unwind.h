@@ -63,6 +63,11 @@ struct unwind_result {
 
 struct unwinder *unwinder__new(const struct unwinder_opts *opts);
 void unwinder__free(struct unwinder *u);
+/*
+ * Drop every cached file's unwind tables (a memory budget): read again
+ * when a walk next needs them.
+ */
+void unwinder__shrink(struct unwinder *u);
 
 /*
  * Unwind one sample of @pid into @ips (innermost first; ips[0] is the

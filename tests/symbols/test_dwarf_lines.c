@@ -54,6 +54,18 @@ static uint64_t link_addr(const char *name)
 	return a;
 }
 
+/* The mark's link-time address: its runtime offset from the caller. */
+static uint64_t mark_link_addr(void)
+{
+	uint64_t caller = link_addr("dbgfix_caller"), mark;
+	struct child c;
+
+	child_start(&c, "dbgfix");
+	mark = caller + child_addr(&c, "dbgfix_inline_mark") - child_addr(&c, "dbgfix_caller");
+	child_stop(&c);
+	return mark;
+}
+
 static void expect_inline_chain(const struct sym_result *r, uint64_t mark, uint64_t caller)
 {
 	cr_assert_eq(r->nframes, 2, "nframes %d", r->nframes);
@@ -128,16 +140,12 @@ Test(dwarf_lines, inline_frame_through_build_id)
 Test(dwarf_lines, direct_lookup_and_truncation)
 {
 	struct dwarf_lines *d = dwarf_lines__open(fixture_path("dbgfix"));
-	uint64_t mark_link, caller = link_addr("dbgfix_caller");
+	uint64_t mark_link;
 	struct dwarf_line_frame f[8];
-	struct child c;
 	int n;
 
 	cr_assert_not_null(d);
-	/* The mark's link-time address: its runtime offset from the caller. */
-	child_start(&c, "dbgfix");
-	mark_link = caller + child_addr(&c, "dbgfix_inline_mark") - child_addr(&c, "dbgfix_caller");
-	child_stop(&c);
+	mark_link = mark_link_addr();
 
 	n = dwarf_lines__lookup(d, mark_link, f, 8);
 	cr_assert_eq(n, 2);
@@ -229,19 +237,44 @@ static struct dwarf_lines *open_compressed(const char *how, const char *zpath)
 	return z;
 }
 
+/* The sizes of @path's .debug_* sections: what libdw reads onto the heap at open. */
+static size_t debug_bytes(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	size_t total = 0, shstr;
+	Elf_Scn *scn = NULL;
+	Elf *e;
+
+	cr_assert_geq(fd, 0);
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert_not_null(e);
+	cr_assert_eq(elf_getshdrstrndx(e, &shstr), 0);
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+
+		cr_assert_not_null(gelf_getshdr(scn, &sh));
+		if (!strncmp(elf_strptr(e, shstr, sh.sh_name), ".debug_", 7))
+			total += sh.sh_size;
+	}
+	elf_end(e);
+	close(fd);
+	return total;
+}
+
 /*
- * What the byte budget counts for DWARF: a compressed copy (either kind)
- * costs its inflated sections more, an in-memory image its copy more, and
- * a lookup grows the count once per unit it reaches.
+ * What the byte budget counts for DWARF: a file its debug sections, the
+ * same compressed (either kind) or not; an image in memory its copy
+ * instead (the sections are in it); a lookup grows the count once per
+ * unit it reaches.
  */
-Test(dwarf_lines, bytes_count_inflated_sections_and_reached_units)
+Test(dwarf_lines, bytes_count_debug_sections_and_reached_units)
 {
 	const char *hows[] = {"zlib", "zlib-gnu"};
-	uint64_t mark_link, caller = link_addr("dbgfix_caller");
+	uint64_t mark_link;
 	struct dwarf_lines *d, *m;
 	struct dwarf_line_frame f[8];
 	size_t plain, len, grown;
-	struct child c;
 	char *image;
 
 	cr_assert_eq(dwarf_lines__bytes(NULL), 0);
@@ -251,11 +284,10 @@ Test(dwarf_lines, bytes_count_inflated_sections_and_reached_units)
 	m = dwarf_lines__open_mem(image, len);
 	cr_assert(d && m);
 	plain = dwarf_lines__bytes(d);
-	cr_assert_eq(dwarf_lines__bytes(m) - plain, len);
+	cr_assert_gt(debug_bytes(fixture_path("dbgfix")), 0);
+	cr_assert_eq(dwarf_lines__bytes(m) + debug_bytes(fixture_path("dbgfix")), plain + len);
 
-	child_start(&c, "dbgfix");
-	mark_link = caller + child_addr(&c, "dbgfix_inline_mark") - child_addr(&c, "dbgfix_caller");
-	child_stop(&c);
+	mark_link = mark_link_addr();
 	cr_assert_eq(dwarf_lines__lookup(d, mark_link, f, 8), 2);
 	grown = dwarf_lines__bytes(d);
 	cr_assert_gt(grown, plain);
@@ -269,15 +301,44 @@ Test(dwarf_lines, bytes_count_inflated_sections_and_reached_units)
 		size_t inflated = compressed_debug_bytes(fixture_path("dbgfix"), zpath);
 
 		cr_assert_gt(inflated, 0, "%s", hows[i]);
-		cr_assert_eq(dwarf_lines__bytes(z) - plain, inflated, "%s", hows[i]);
+		cr_assert_eq(dwarf_lines__bytes(z), plain, "%s", hows[i]);
 		/* The same unit at the same cost as uncompressed. */
 		cr_assert_eq(dwarf_lines__lookup(z, mark_link, f, 8), 2);
-		cr_assert_eq(dwarf_lines__bytes(z) - inflated, grown, "%s", hows[i]);
+		cr_assert_eq(dwarf_lines__bytes(z), grown, "%s", hows[i]);
 		dwarf_lines__free(z);
 	}
 	dwarf_lines__free(d);
 	dwarf_lines__free(m);
 	free(image);
+}
+
+/*
+ * A target may truncate its file once sonde has opened it: the debug
+ * sections were read at open, so the answers stay (a mapping would have
+ * been a SIGBUS on the lookup).
+ */
+Test(dwarf_lines, file_truncated_after_open)
+{
+	const char *copy = tmp_path("dbgfix-truncated");
+	char *argv[] = {"/bin/cp", (char *)fixture_path("dbgfix"), (char *)copy, NULL};
+	uint64_t mark_link;
+	struct dwarf_line_frame f[8];
+	struct dwarf_lines *d;
+
+	cr_assert_eq(run_cmd(argv, NULL, NULL), 0);
+	d = dwarf_lines__open(copy);
+	cr_assert_not_null(d);
+	cr_assert_eq(truncate(copy, 0), 0);
+	mark_link = mark_link_addr();
+	cr_assert_eq(dwarf_lines__lookup(d, mark_link, f, 8), 2);
+	cr_assert_str_eq(f[0].name, "dbgfix_inlined");
+	cr_assert_eq(f[0].line, marker_line("dbgfix_inlined"));
+	cr_assert_str_eq(f[1].name, "dbgfix_caller");
+	cr_assert_eq(f[1].line, marker_line("dbgfix_caller"));
+	dwarf_lines__free(d);
+	/* Opened truncated: no DWARF, and no crash. */
+	cr_assert_null(dwarf_lines__open(copy));
+	unlink(copy);
 }
 
 Test(dwarf_lines, no_dwarf_option)

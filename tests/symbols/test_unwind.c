@@ -9,9 +9,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 
 #include "fixture_child.h"
 #include "helpers.h"
+#include "symbols/elfsyms.h"
 #include "symbols/procmaps.h"
 #include "symbols/symbolize.h"
 #include "symbols/unwind.h"
@@ -589,5 +593,116 @@ Test(unwind, register_number_past_32_bits)
 		cr_expect_eq(res.cfi_frames, 1, "fn %zu: %u CFI steps", i, res.cfi_frames);
 		cr_expect_eq(res.fp_frames, 0);
 	}
+	unwinder__free(u);
+}
+
+/* Maps of our own making for this process: @len bytes of @path from file offset @off at @start. */
+static void fake_maps(struct unwinder *u, const char *path, uint64_t start, uint64_t off,
+		      uint64_t len)
+{
+	char maps[PATH_MAX + 128];
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	snprintf(maps, sizeof(maps), "%llx-%llx r-xp %08llx %02x:%02x %llu %s\n",
+		 (unsigned long long)start, (unsigned long long)(start + len),
+		 (unsigned long long)off, major(st.st_dev), minor(st.st_dev),
+		 (unsigned long long)st.st_ino, path);
+	cr_assert_eq(unwinder__set_maps(u, getpid(), maps, 1), 0);
+}
+
+/*
+ * One walk from @ip, a function's entry: the CFI says the return address
+ * is at [sp], and 0 there ends the walk after one CFI step.
+ */
+static void expect_entry_walk(struct unwinder *u, uint64_t ip, const char *what)
+{
+	uint64_t stack[4] = {0}, ips[8];
+	struct unwind_input in = {.ip = ip,
+				  .sp = (uint64_t)(uintptr_t)stack,
+				  .stack = stack,
+				  .stack_len = sizeof(stack)};
+	struct unwind_result res;
+
+	cr_assert_eq(unwinder__unwind(u, getpid(), &in, ips, 8, &res), 1, "%s", what);
+	cr_assert_eq(ips[0], ip);
+	cr_assert_eq(res.end, UNWIND_END_COMPLETE, "%s: walk ended with %d", what, res.end);
+	cr_assert_eq(res.cfi_frames, 1, "%s: %u CFI steps", what, res.cfi_frames);
+	cr_assert_eq(res.fp_frames, 0, "%s", what);
+}
+
+static uint64_t sym_addr(const char *path, const char *name)
+{
+	struct elfsyms *e = elfsyms__open(path);
+	uint64_t a;
+
+	cr_assert_not_null(e, "%s", path);
+	cr_assert_not_null(elfsyms__by_name(e, name), "%s in %s", name, path);
+	a = elfsyms__by_name(e, name)->addr;
+	elfsyms__free(e);
+	return a;
+}
+
+/*
+ * A target may truncate a library once sonde has read its tables: the
+ * walks go on with what was read (a mapping of the file would have been
+ * a SIGBUS on the next walk through them). A copy of libsymfix.so, whose
+ * text is at file offset = address 0x1000.
+ */
+Test(unwind, library_truncated_after_load)
+{
+	const char *copy = tmp_path("libsymfix-truncated.so");
+	char *argv[] = {"/bin/cp", (char *)fixture_path("libsymfix.so"), (char *)copy, NULL};
+	const uint64_t base = 0x7f0000000000ULL;
+	struct unwinder *u = unwinder__new(NULL);
+	uint64_t alpha, beta;
+	struct unwinder_stats st;
+
+	cr_assert_not_null(u);
+	cr_assert_eq(run_cmd(argv, NULL, NULL), 0);
+	alpha = sym_addr(copy, "fixture_lib_alpha");
+	beta = sym_addr(copy, "fixture_lib_beta");
+	cr_assert(alpha >= 0x1000 && beta < 0x2000, "text moved: %" PRIx64 " %" PRIx64, alpha,
+		  beta);
+	fake_maps(u, copy, base + 0x1000, 0x1000, 0x1000);
+	expect_entry_walk(u, base + alpha, "fixture_lib_alpha");
+	cr_assert_eq(truncate(copy, 0), 0);
+	/* Another function: not an answer the frame cache kept. */
+	expect_entry_walk(u, base + beta, "fixture_lib_beta, truncated");
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.files_cached, 1);
+	cr_assert_eq(st.files_failed, 0);
+	cr_assert_eq(st.frame_hits, 0);
+	unwinder__free(u);
+	unlink(copy);
+}
+
+/*
+ * Go writes no .eh_frame: its CFI is a compressed .debug_frame, opened on
+ * its own (libdw is never handed the rest of the binary's DWARF). And
+ * unwinder__shrink() drops it.
+ */
+Test(unwind, go_debug_frame)
+{
+	const char *go = fixture_path("gofix");
+	struct unwinder *u = unwinder__new(NULL);
+	struct unwinder_stats st;
+
+	cr_assert_not_null(u);
+	/* Its text: file offset 0 at 0x400000 (not PIE). */
+	fake_maps(u, go, 0x400000, 0, 0x85000);
+	expect_entry_walk(u, sym_addr(go, "main.deep"), "main.deep");
+	expect_entry_walk(u, sym_addr(go, "main.main"), "main.main");
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.files_cached, 1);
+	cr_assert_eq(st.files_failed, 0);
+	/* A memory budget drops the tables; the next walk reads them again. */
+	unwinder__shrink(u);
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.files_cached, 0);
+	expect_entry_walk(u, sym_addr(go, "main.main"), "main.main, after a shrink");
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.files_cached, 1);
+	cr_assert_eq(st.frame_hits, 0);
 	unwinder__free(u);
 }
