@@ -510,7 +510,7 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
 	snprintf(text, sizeof(text),
 		 "of memory_limit %u MiB in use (heap and BPF maps): window cut early, symbol "
-		 "caches dropped",
+		 "and unwind caches dropped",
 		 limit);
 	cr_assert(strstr(logs, text), "%s", logs);
 	free(logs);
