@@ -11,6 +11,8 @@
 #             for socket calls only)
 #   record    sonde record -p VICTIM (its mmaps of code from perf's mmap
 #             records; a raw sys_exit tracepoint only without perf events)
+#   offcpu    sonde record -e offcpu -p VICTIM (sched_switch; on a kernel
+#             without task works from it, the raw sys_exit tracepoint too)
 #   bpftrace  bpftrace 'tracepoint:raw_syscalls:sys_enter /pid == VICTIM/'
 #             (a per-process syscall one-liner: the same slow path, and a
 #             perf record per call; tracefs is mounted for it if it is not)
@@ -25,8 +27,8 @@ rounds=${2:-5}
 n=${3:-4000000}
 loop=$build/bench/syscall_loop
 sonde=$build/sonde
-configs=(base llm record bpftrace)
-command -v bpftrace >/dev/null || configs=(base llm record)
+configs=(base llm record offcpu bpftrace)
+command -v bpftrace >/dev/null || configs=(base llm record offcpu)
 mounted=
 if [ ! -e /sys/kernel/tracing/events ]; then
 	mount -t tracefs nodev /sys/kernel/tracing && mounted=1
@@ -60,6 +62,7 @@ for ((r = 0; r < rounds; r++)); do
 		case $c in
 		llm) start /tmp/host_syscalls.log "$sonde" llm -p "$victim" -d 600 ;;
 		record) start /tmp/host_syscalls.log "$sonde" record -p "$victim" -d 600 -o /tmp/host_syscalls.folded ;;
+		offcpu) start /tmp/host_syscalls.log "$sonde" record -e offcpu -p "$victim" -d 600 -o /tmp/host_syscalls.folded ;;
 		bpftrace) start /tmp/host_syscalls.log bpftrace -e "tracepoint:raw_syscalls:sys_enter /pid == $victim/ { @n = count(); }" ;;
 		esac
 		w=$("$loop" write "$n")

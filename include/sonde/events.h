@@ -124,14 +124,16 @@ enum sonde_stat {
 /* offcpu's counters, after the common ones (same map). */
 enum sonde_offcpu_stat {
 	SONDE_OSTAT_WAITS = SONDE_STAT_MAX, /* waits of at least min_ns */
-	SONDE_OSTAT_WAIT_NS, /* their exact total, ns */
-	SONDE_OSTAT_SHORT, /* waits under min_ns: counted, not stacked */
+	SONDE_OSTAT_WAIT_NS,		    /* their exact total, ns */
+	SONDE_OSTAT_SHORT,		    /* waits under min_ns: counted, not stacked */
 	SONDE_OSTAT_SHORT_NS,
-	SONDE_OSTAT_KEPT, /* waits chosen for a stack (all with prob = 1) */
-	SONDE_OSTAT_MERGED, /* kept while an earlier wait of the thread awaited its stack */
+	SONDE_OSTAT_KEPT,	  /* waits chosen for a stack (all with prob = 1) */
+	SONDE_OSTAT_MERGED,	  /* kept while an earlier wait of the thread awaited its stack */
 	SONDE_OSTAT_PENDING_FULL, /* pending map full: the wait is lost */
-	SONDE_OSTAT_SCHED_ERR, /* task work refused: sent with the kernel stack only */
+	SONDE_OSTAT_SCHED_ERR,	  /* task work refused: sent with the kernel stack only */
 	SONDE_OSTAT_SCRATCH_BUSY, /* every sample slot in use: the wait is lost */
+	SONDE_OSTAT_PC_ONLY,	  /* without task works, not in a syscall: user pc only */
+	SONDE_OSTAT_STALE, /* without task works: ran user code before its syscall exit, lost */
 	SONDE_OSTAT_MAX,
 };
 

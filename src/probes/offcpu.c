@@ -30,6 +30,7 @@ struct offcpu {
 	struct offcpu_bpf *skel;
 	struct sampler_ring ring;
 	int type;
+	bool at_exit; /* no task works here: user stacks read at syscall exits */
 	uint64_t nsamples, weight_ns;
 };
 
@@ -44,6 +45,39 @@ void offcpu_opts_default(struct offcpu_opts *o)
 static uint64_t stat(const struct offcpu *c, uint32_t idx)
 {
 	return bpf_stats_sum(c->skel->maps.stats, idx);
+}
+
+/*
+ * Open, size and load the BPF object, with the programs that read a kept
+ * wait's user stack in a task work or, @at_exit, at its syscall's exit.
+ */
+static int load(struct offcpu *c, size_t ring, int ncpu, bool at_exit)
+{
+	const struct offcpu_opts *o = c->o;
+	struct probe_host *h = c->p->host;
+	uint32_t pending = at_exit ? 1 : o->max_pending;
+	int err;
+
+	c->skel = offcpu_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		log_err("offcpu: failed to open BPF object: %s", strerror(errno));
+		return err;
+	}
+	err = SAMPLER_SETUP(c->skel, h, ring, ncpu, SONDE_OSTAT_MAX);
+	if (err)
+		return err;
+	c->skel->rodata->min_ns = o->min_ns;
+	c->skel->rodata->keep_ns = (uint64_t)((double)o->min_ns / o->sample);
+	bpf_map__set_max_entries(c->skel->maps.pending, pending);
+	bpf_map__set_max_entries(c->skel->maps.pending_kstack, pending);
+	bpf_map__set_max_entries(c->skel->maps.scratch_busy, ncpu);
+	bpf_program__set_autoload(c->skel->progs.on_switch, !at_exit);
+	bpf_program__set_autoload(c->skel->progs.on_switch_exit, at_exit);
+	bpf_program__set_autoload(c->skel->progs.on_sys_exit, at_exit);
+	bpf_program__set_autoload(c->skel->progs.on_thread_exit, at_exit);
+	c->at_exit = at_exit;
+	return offcpu_bpf__load(c->skel);
 }
 
 static int offcpu_open(struct probe *p)
@@ -64,25 +98,19 @@ static int offcpu_open(struct probe *p)
 	ring = sampler_ring_bytes(h, (size_t)RING_WAITS_PER_S *
 				  (SONDE_SAMPLE_HDR_SIZE + 64 * 8 + h->stack_size) * 4 / 10);
 
-	c->skel = offcpu_bpf__open();
-	if (!c->skel) {
-		err = -errno;
-		log_err("offcpu: failed to open BPF object: %s", strerror(errno));
-		return err;
+	err = load(c, ring, ncpu, false);
+	if (err == -EPERM || err == -EINVAL || err == -EACCES || err == -ESRCH || err == -ENOENT) {
+		/* Refused (a kernel that lets only sleepable programs schedule them) or absent. */
+		log_info("offcpu: no BPF task work from sched_switch on this kernel (%s): user "
+			 "stacks are read at syscall exits",
+			 strerror(-err));
+		offcpu_bpf__destroy(c->skel);
+		c->skel = NULL;
+		err = load(c, ring, ncpu, true);
 	}
-	err = SAMPLER_SETUP(c->skel, h, ring, ncpu, SONDE_OSTAT_MAX);
-	if (err)
-		return err;
-	c->skel->rodata->min_ns = o->min_ns;
-	c->skel->rodata->keep_ns = (uint64_t)((double)o->min_ns / o->sample);
-	bpf_map__set_max_entries(c->skel->maps.pending, o->max_pending);
-	bpf_map__set_max_entries(c->skel->maps.pending_kstack, o->max_pending);
-	bpf_map__set_max_entries(c->skel->maps.scratch_busy, ncpu);
-
-	err = offcpu_bpf__load(c->skel);
 	if (err) {
-		log_err("offcpu: failed to load BPF programs: %s (needs sched_switch BTF "
-			"tracepoints and BPF task work, Linux 6.18; run with -v for details)",
+		log_err("offcpu: failed to load BPF programs: %s (needs sched_switch and sys_exit "
+			"BTF tracepoints and task storage, Linux 5.11; run with -v for details)",
 			strerror(-err));
 		return err;
 	}
@@ -121,7 +149,8 @@ static int offcpu_tick(struct probe *p)
 static uint64_t lost(const struct offcpu *c)
 {
 	return stat(c, SONDE_OSTAT_PENDING_FULL) + stat(c, SONDE_OSTAT_SCRATCH_BUSY) +
-	       stat(c, SONDE_OSTAT_SCHED_ERR) + stat(c, SONDE_STAT_RB_DROPS) + c->ring.q.dropped;
+	       stat(c, SONDE_OSTAT_SCHED_ERR) + stat(c, SONDE_OSTAT_STALE) +
+	       stat(c, SONDE_STAT_RB_DROPS) + c->ring.q.dropped;
 }
 
 static void offcpu_publish(struct probe *p, struct metrics *m)
@@ -176,14 +205,20 @@ static void offcpu_details(struct probe *p)
 		 (unsigned long long)stat(c, SONDE_OSTAT_KEPT),
 		 (unsigned long long)stat(c, SONDE_OSTAT_MERGED),
 		 (unsigned long long)stat(c, SONDE_STAT_KSTACK_ERR));
+	if (c->at_exit)
+		log_info("offcpu: user stacks read at syscall exits (no task works here): %llu "
+			 "waits outside a syscall with the user pc only",
+			 (unsigned long long)stat(c, SONDE_OSTAT_PC_ONLY));
 	if (lost(c))
 		log_warn("offcpu: %llu waits lost: %llu with --offcpu-max-pending full, %llu "
-			 "without a free sample slot, %llu refused task works, %llu with the ring "
-			 "full, %llu dropped by the collector",
+			 "without a free sample slot, %llu refused task works, %llu that ran user "
+			 "code before their syscall's exit, %llu with the ring full, %llu dropped "
+			 "by the collector",
 			 (unsigned long long)lost(c),
 			 (unsigned long long)stat(c, SONDE_OSTAT_PENDING_FULL),
 			 (unsigned long long)stat(c, SONDE_OSTAT_SCRATCH_BUSY),
 			 (unsigned long long)stat(c, SONDE_OSTAT_SCHED_ERR),
+			 (unsigned long long)stat(c, SONDE_OSTAT_STALE),
 			 (unsigned long long)stat(c, SONDE_STAT_RB_DROPS),
 			 (unsigned long long)c->ring.q.dropped);
 }

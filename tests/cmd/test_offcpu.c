@@ -179,3 +179,44 @@ Test(offcpu, rare_long_wait_is_found, .timeout = 120)
 	free(err);
 	free(folded);
 }
+
+/*
+ * Waits that are no syscall's: two threads spinning on one CPU preempt
+ * each other (waits of a few ms, all kept with --offcpu-min 100us). Their
+ * off-CPU time is what the fixture measured (wall - CPU time of both,
+ * within 15 %), and lands on spinner(): with a task work the whole stack;
+ * on a kernel that refuses task works from sched_switch, the user pc at
+ * the preemption, sent from the scheduler (nothing else is readable
+ * there), in the same function but for the few that stop in the vDSO.
+ */
+Test(offcpu, preempted_waits_land_on_the_spinner, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *off;
+	char *folded = strdup(tmp("contend.folded"));
+	char *args[] = {"-v", "-e", "offcpu", "--offcpu-min", "100us", "-o", folded, NULL};
+	char *fixargs[] = {"contend", NULL};
+	uint64_t total, spin;
+	double m;
+
+	require_bpf();
+	record(args, fixargs, &out, &err);
+	m = named_value(out, "contended_preempted");
+	off = read_file(folded, NULL);
+	cr_assert(off, "no %s: %s", folded, err);
+	total = folded_sum(off, "offcpu_fix;");
+	spin = folded_sum(off, ";spinner");
+	cr_log_info("contended: %.3f s off-CPU (measured %.3f s), %.3f s on spinner", total / NS, m,
+		    spin / NS);
+	cr_assert(m > 0.5, "the spinners were not preempted: %s", out);
+	cr_expect(total >= m * NS * 0.85 && total <= m * NS * 1.15,
+		  "%.3f s off-CPU, measured %.3f s", total / NS, m);
+	cr_expect(spin >= total * 0.95, "%.3f of %.3f s on spinner:\n%s", spin / NS, total / NS,
+		  off);
+	if (strstr(err, "user stacks are read at syscall exits"))
+		cr_expect(number_before(err, " waits outside a syscall with the user pc only") > 0,
+			  "%s", err);
+	free(off);
+	free(out);
+	free(err);
+	free(folded);
+}
