@@ -173,26 +173,32 @@ static size_t file_bucket(const struct unwinder *u, const struct file_key *k)
 	return (size_t)(h ^ h >> 29) & (u->nr_file_buckets - 1);
 }
 
-/* Release what a file holds, leaving the (empty) entry. */
-static void file_clear(struct cfi_file *f)
+/* The .debug_frame CFI of debug_frame_load(), and its image. */
+static void debug_frame_drop(struct cfi_file *f)
 {
-	if (f->eh)
-		dwarf_cfi_end(f->eh);
 	if (f->dw)
 		dwarf_end(f->dw);
 	if (f->dbg_elf)
 		elf_end(f->dbg_elf);
 	free(f->dbg_image);
+	f->dw = NULL;
+	f->dbg = NULL;
+	f->dbg_elf = NULL;
+	f->dbg_image = NULL;
+}
+
+/* Release what a file holds, leaving the (empty) entry. */
+static void file_clear(struct cfi_file *f)
+{
+	if (f->eh)
+		dwarf_cfi_end(f->eh);
+	debug_frame_drop(f);
 	if (f->elf)
 		elf_end(f->elf);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->image);
 	f->eh = NULL;
-	f->dw = NULL;
-	f->dbg = NULL;
-	f->dbg_elf = NULL;
-	f->dbg_image = NULL;
 	f->elf = NULL;
 	f->fd = -1;
 	f->image = NULL;
@@ -250,6 +256,7 @@ static int debug_frame_load(struct cfi_file *f)
 	const char *name;
 	size_t shoff, len;
 	struct stat st;
+	int err = -EIO;
 
 	if (f->fd < 0 || !debug_frame_scn(f->elf, &sh, &name) || !gelf_getehdr(f->elf, &eh) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
@@ -265,7 +272,7 @@ static int debug_frame_load(struct cfi_file *f)
 		return -ENOMEM;
 	if (pread(f->fd, (char *)f->dbg_image + data_off, sh.sh_size, (off_t)sh.sh_offset) !=
 	    (ssize_t)sh.sh_size)
-		return -EIO;
+		goto fail;
 	out = f->dbg_image;
 	memcpy(out->e_ident, eh.e_ident, EI_NIDENT);
 	out->e_type = eh.e_type;
@@ -291,12 +298,17 @@ static int debug_frame_load(struct cfi_file *f)
 			       .sh_size = sh.sh_size,
 			       .sh_addralign = (sh.sh_flags & SHF_COMPRESSED) ? 8 : 1};
 	f->dbg_elf = elf_memory(f->dbg_image, len);
-	if (!f->dbg_elf)
-		return -ENOEXEC;
-	f->dw = dwarf_begin_elf(f->dbg_elf, DWARF_C_READ, NULL);
+	err = -ENODATA;
+	if (f->dbg_elf)
+		f->dw = dwarf_begin_elf(f->dbg_elf, DWARF_C_READ, NULL);
 	if (f->dw)
 		f->dbg = dwarf_getcfi(f->dw);
-	return f->dbg ? 0 : -ENODATA;
+	if (f->dbg)
+		return 0;
+fail:
+	/* Nothing kept of a table that does not open. */
+	debug_frame_drop(f);
+	return err;
 }
 
 /* Our own vdso: the same image the kernel maps into every 64-bit process. */
