@@ -186,7 +186,7 @@ static __always_inline bool keep(__u64 d, __u64 *w)
 /*
  * The kernel stack of @task (not running) into @ips, SONDE_MAX_STACK
  * addresses at most: their number, or 0 with the error in @err (counted).
- * With @ips NULL, -ENOSPC.
+ * @ips NULL (no room for it): 0, ENOSPC in @err.
  */
 static __always_inline __u32 task_kstack(struct task_struct *task, __u64 *ips, __u32 *err)
 {
