@@ -16,7 +16,10 @@
  * context on its way back to user mode, through a BPF task work
  * scheduled only for kept waits: the user stack of a blocked thread is
  * the one it blocked with until it runs user code again, and threads
- * whose waits are not kept pay nothing for it.
+ * whose waits are not kept pay nothing for it. Where the kernel refuses
+ * that (task works only from sleepable programs, Linux 6.18.44) or has
+ * none, at the exit of the syscall it waited in (tp_btf/sys_exit), and a
+ * wait outside a syscall with the user pc only.
  */
 #ifndef SONDE_PROBES_OFFCPU_H
 #define SONDE_PROBES_OFFCPU_H
