@@ -4,6 +4,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -416,6 +417,37 @@ void section_of(const char *path, const char *name, size_t *off, size_t *size)
 	}
 	pclose(p);
 	cr_assert_gt(*size, 0, "%s has no %s", path, name);
+}
+
+size_t section_sizes(const char *path, const char *name, bool prefix, bool inflated)
+{
+	int fd = open(path, O_RDONLY);
+	size_t shstr, total = 0, nlen = strlen(name);
+	Elf_Scn *scn = NULL;
+	Elf *e;
+
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert_not_null(e, "%s", path);
+	cr_assert_eq(elf_getshdrstrndx(e, &shstr), 0);
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *n;
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+
+		cr_assert_not_null(gelf_getshdr(scn, &sh));
+		n = elf_strptr(e, shstr, sh.sh_name);
+		if (!n || (prefix ? strncmp(n, name, nlen) : strcmp(n, name)))
+			continue;
+		if (inflated && (sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
+			total += ch.ch_size;
+		else
+			total += sh.sh_size;
+	}
+	elf_end(e);
+	close(fd);
+	return total;
 }
 
 const char *go_bin(void)

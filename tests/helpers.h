@@ -89,6 +89,11 @@ const struct metric_family *family(const struct metrics_snapshot *s, const char 
 uint32_t lcg(uint32_t *state);
 /* File offset and size of section @name in the ELF file @path (readelf -SW). */
 void section_of(const char *path, const char *name, size_t *off, size_t *size);
+/*
+ * The summed sizes of @path's sections named @name (with @prefix, whose
+ * names start with it); with @inflated, a compressed one's size inflated.
+ */
+size_t section_sizes(const char *path, const char *name, bool prefix, bool inflated);
 
 /* An executable by name in $PATH, else @fallback if executable, else NULL. */
 const char *find_in_path(const char *name, const char *fallback);

@@ -794,13 +794,15 @@ static int build_opts(struct agent *ag, struct session_opts *o)
 	o->keep_going = true;
 	o->no_dwarf = !c->symbols.dwarf;
 	/*
-	 * A quarter of memory_limit for the symbol caches. The BPF maps are
-	 * sized at start (admit_memory): what this guards is the heap, which
-	 * the caches share with the window's profile and the export queues.
-	 * Full caches beside maps of up to half the limit stay below
-	 * MEMORY_HIGH; caches of half the limit would trip it beside 30 %.
+	 * A quarter of memory_limit for the symbol caches, a sixteenth for
+	 * the unwinder's tables. The BPF maps are sized at start
+	 * (admit_memory): what this guards is the heap, which the caches
+	 * share with the window's profile and the export queues. Full caches
+	 * beside maps of up to 45 % of the limit stay below MEMORY_HIGH;
+	 * caches of half the limit would trip it beside 30 %.
 	 */
 	o->symbols_max_bytes = c->memory_limit / 4;
+	o->unwind_max_bytes = c->memory_limit / 16;
 	o->verbose = c->log.level >= LOG_DEBUG ? 2 : c->log.level >= LOG_INFO ? 1 : 0;
 	err = set_probes(c, o);
 	if (!err)

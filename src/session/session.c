@@ -31,6 +31,8 @@
 #define NS_PER_S 1000000000ull
 /* The symbol caches' families (symbols_publish). */
 #define M_SYM_BYTES "sonde_symbol_cache_bytes"
+#define M_UNW_BYTES "sonde_unwind_cache_bytes"
+#define M_UNW_EVICTED "sonde_unwind_cache_evictions_total"
 #define M_SYM_EVICTED "sonde_symbol_cache_evictions_total"
 #define M_SYM_OVERSIZED "sonde_symbol_cache_oversized_total"
 /* How often the registry is refreshed (what /metrics sees). */
@@ -445,6 +447,21 @@ static void symbols_publish(const struct session *s, struct metrics *m)
 	metrics__gauge_set(m, M_SYM_BYTES, NULL, 0, (double)st.bytes);
 	metrics__counter_set(m, M_SYM_EVICTED, NULL, 0, (double)st.budget_evictions);
 	metrics__counter_set(m, M_SYM_OVERSIZED, NULL, 0, (double)st.oversized);
+	if (s->unw) {
+		struct unwinder_stats us;
+
+		unwinder__stats(s->unw, &us);
+		metrics__declare(m, M_UNW_BYTES, METRIC_GAUGE,
+				 "Heap the DWARF unwinder's tables hold (.eh_frame, .debug_frame)",
+				 NULL, 0);
+		metrics__declare(m, M_UNW_EVICTED, METRIC_COUNTER,
+				 "Files whose unwind tables were evicted to keep within their byte "
+				 "budget, or not kept: larger than it alone",
+				 NULL, 0);
+		metrics__gauge_set(m, M_UNW_BYTES, NULL, 0, (double)us.bytes);
+		metrics__counter_set(m, M_UNW_EVICTED, NULL, 0,
+				     (double)(us.budget_evictions + us.files_oversized));
+	}
 }
 
 /* Refresh the registry from the probes, /proc and the exporters' counters. */
@@ -631,7 +648,7 @@ static int stacks_new(struct session *s)
 	s->host.sym = symbolizer__new(&sopts);
 	s->host.prof = profile__new();
 	if (o->cpu.call_graph == CALL_GRAPH_DWARF) {
-		struct unwinder_opts uo = {.sz = sizeof(uo)};
+		struct unwinder_opts uo = {.sz = sizeof(uo), .max_bytes = o->unwind_max_bytes};
 
 		s->unw = unwinder__new(&uo);
 	}

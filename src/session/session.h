@@ -69,6 +69,8 @@ struct session_opts {
 	bool no_dwarf; /* symbols without DWARF: no file:line, no inline frames */
 	/* Heap the symbol caches may hold (symbolizer_opts.max_bytes); 0: no byte bound. */
 	uint64_t symbols_max_bytes;
+	/* Heap the DWARF unwinder's tables may hold (unwinder_opts.max_bytes); 0: no bound. */
+	uint64_t unwind_max_bytes;
 	size_t ring_max; /* bytes one stack probe's ring may take; 0: 1 GiB (probe_host) */
 	/*
 	 * Windows (sonde top, the agent): every window_s seconds the profile

@@ -86,8 +86,9 @@ struct cfi_file {
 	struct seg segs[MAX_SEGS];
 	int nsegs;
 	uint64_t entry; /* e_entry, 0 if none: where a process's first frame is */
-	int err; /* loading failed: retry after failed_ns + FAILED_RETRY_NS */
+	int err; /* loading failed: retry after failed_ns + FAILED_RETRY_NS (-EFBIG: never) */
 	uint64_t failed_ns;
+	size_t bytes; /* heap its tables take (file_bytes()) */
 };
 
 struct pid_maps {
@@ -117,6 +118,7 @@ struct frame_slot {
 
 struct unwinder {
 	unsigned int max_files, max_pids;
+	uint64_t max_bytes, bytes; /* the files' tables: bound (0: none) and total */
 	uint64_t next_file_id;
 	struct frame_slot *frames; /* FRAME_SLOTS */
 	uint64_t reread_ns;
@@ -311,6 +313,39 @@ fail:
 	return err;
 }
 
+/*
+ * The heap @f's tables take: .eh_frame and .eh_frame_hdr as read, the
+ * .debug_frame image and, compressed, its inflated copy, a vdso's copy.
+ * Not counted: what libdw caches as walks look FDEs up.
+ */
+static size_t file_bytes(struct cfi_file *f, size_t image_len)
+{
+	size_t shstrndx, total = 0;
+	Elf_Scn *scn = NULL;
+
+	if (f->key.vdso)
+		return image_len; /* its tables are in the copy */
+	if (f->dbg_image)
+		total += ((Elf64_Ehdr *)f->dbg_image)->e_shoff + 3 * sizeof(Elf64_Shdr);
+	if (!f->elf || elf_getshdrstrndx(f->elf, &shstrndx))
+		return total;
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(name = elf_strptr(f->elf, shstrndx, sh.sh_name)))
+			continue;
+		if (f->eh && (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr")))
+			total += sh.sh_size;
+		else if (f->dbg && !strcmp(name, ".debug_frame") &&
+			 (sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
+			total += ch.ch_size;
+	}
+	return total;
+}
+
 /* Our own vdso: the same image the kernel maps into every 64-bit process. */
 static int vdso_copy(void **image, size_t *len)
 {
@@ -416,6 +451,7 @@ static int file_load(struct cfi_file *f, pid_t pid, const struct procmap *m)
 		return err;
 	if (!f->eh && !f->dbg)
 		return -ENODATA;
+	f->bytes = file_bytes(f, len);
 	/* Both tables were read whole: the descriptor is not needed again. */
 	if (f->fd >= 0) {
 		elf_cntl(f->elf, ELF_C_FDDONE);
@@ -425,22 +461,55 @@ static int file_load(struct cfi_file *f, pid_t pid, const struct procmap *m)
 	return 0;
 }
 
-static void file_evict_one(struct unwinder *u)
+/* Unlink the file at *@pp and free it. */
+static void file_drop(struct unwinder *u, struct cfi_file **pp)
 {
-	struct cfi_file **victim = NULL, *f;
+	struct cfi_file *f = *pp;
+
+	*pp = f->hnext;
+	u->bytes -= f->bytes;
+	u->nr_files--;
+	file_free(f);
+}
+
+/* Evict the least recently used file other than @keep; false if there is none. */
+static bool file_evict_one(struct unwinder *u, const struct cfi_file *keep)
+{
+	struct cfi_file **victim = NULL;
 
 	for (size_t b = 0; b < u->nr_file_buckets; b++) {
 		for (struct cfi_file **pp = &u->files[b]; *pp; pp = &(*pp)->hnext) {
-			if (!victim || (*pp)->used < (*victim)->used)
+			if (*pp != keep && (!victim || (*pp)->used < (*victim)->used))
 				victim = pp;
 		}
 	}
 	if (!victim)
+		return false;
+	file_drop(u, victim);
+	return true;
+}
+
+/*
+ * Within max_bytes again after @f loaded: the least recently used files
+ * evicted; @f itself, if it does not fit alone, kept as a negative entry
+ * never loaded again while cached (its pcs get frame-pointer steps).
+ */
+static void file_budget(struct unwinder *u, struct cfi_file *f, const char *path)
+{
+	if (!u->max_bytes)
 		return;
-	f = *victim;
-	*victim = f->hnext;
-	file_free(f);
-	u->nr_files--;
+	if (f->bytes > u->max_bytes) {
+		log_debug("unwind: the tables of '%s' (%zu KiB) do not fit max_bytes (%llu KiB)",
+			  path, f->bytes >> 10, (unsigned long long)(u->max_bytes >> 10));
+		u->bytes -= f->bytes;
+		file_clear(f);
+		f->bytes = 0;
+		f->err = -EFBIG;
+		u->stats.files_oversized++;
+		return;
+	}
+	while (u->bytes > u->max_bytes && file_evict_one(u, f))
+		u->stats.budget_evictions++;
 }
 
 /* The CFI of the file mapped at @m, loading it on first use; NULL if none. */
@@ -469,20 +538,18 @@ static struct cfi_file *file_get(struct unwinder *u, pid_t pid, const struct pro
 		f->used = ++u->clock;
 		if (!f->err)
 			return f;
-		if (now_ns() - f->failed_ns < FAILED_RETRY_NS)
+		if (f->err == -EFBIG || now_ns() - f->failed_ns < FAILED_RETRY_NS)
 			return NULL;
 		/* Retry: unlink and load afresh below. */
 		for (struct cfi_file **pp = &u->files[b]; *pp; pp = &(*pp)->hnext) {
 			if (*pp == f) {
-				*pp = f->hnext;
+				file_drop(u, pp);
 				break;
 			}
 		}
-		file_free(f);
-		u->nr_files--;
 	}
 	if (u->nr_files >= u->max_files)
-		file_evict_one(u);
+		file_evict_one(u, NULL);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
@@ -503,6 +570,9 @@ static struct cfi_file *file_get(struct unwinder *u, pid_t pid, const struct pro
 	f->hnext = u->files[b];
 	u->files[b] = f;
 	u->nr_files++;
+	u->bytes += f->bytes;
+	if (!f->err)
+		file_budget(u, f, m->path);
 	return f->err ? NULL : f;
 }
 
@@ -1190,6 +1260,7 @@ struct unwinder *unwinder__new(const struct unwinder_opts *opts)
 		return NULL;
 	u->max_files = OPT(opts, max_files, DEFAULT_MAX_FILES);
 	u->max_pids = OPT(opts, max_pids, DEFAULT_MAX_PIDS);
+	u->max_bytes = OPT(opts, max_bytes, 0);
 	u->reread_ns = (uint64_t)OPT(opts, maps_reread_interval_ms, DEFAULT_REREAD_MS) * 1000000;
 	u->nr_file_buckets = pow2_at_least(u->max_files);
 	u->nr_pid_buckets = pow2_at_least(u->max_pids);
@@ -1217,6 +1288,7 @@ static void files_drop(struct unwinder *u)
 		}
 	}
 	u->nr_files = 0;
+	u->bytes = 0;
 	for (size_t i = 0; u->frames && i < FRAME_SLOTS; i++) {
 		free(u->frames[i].frame);
 		u->frames[i] = (struct frame_slot){0};
@@ -1252,4 +1324,5 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *st)
 {
 	*st = u->stats;
 	st->files_cached = u->nr_files;
+	st->bytes = u->bytes;
 }

@@ -27,6 +27,11 @@ struct unwinder_opts {
 	unsigned int max_pids;	/* PIDs whose maps are kept; 0 = 4096 */
 	/* A PID's maps are re-read on a miss at most this often; 0 = 100. */
 	unsigned int maps_reread_interval_ms;
+	/*
+	 * Heap the files' unwind tables may take, least recently used
+	 * evicted; a file larger than that alone is not kept. 0: no bound.
+	 */
+	uint64_t max_bytes;
 };
 
 /* The thread's user state at the sample. */
@@ -105,6 +110,9 @@ struct unwinder_stats {
 	uint64_t maps_reads;
 	uint64_t frame_hits; /* CFI lookups answered by the frame cache */
 	uint64_t int3_pcs;   /* leaf pcs moved back onto a uprobe's int3 (at_int3) */
+	uint64_t bytes;	     /* heap the cached files' tables take */
+	uint64_t budget_evictions; /* files evicted to keep within max_bytes */
+	uint64_t files_oversized;  /* files whose tables alone exceed max_bytes */
 };
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *st);
 

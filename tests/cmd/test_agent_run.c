@@ -502,6 +502,10 @@ Test(agent_run, memory_budget_refuses_then_cuts_windows, .timeout = 90)
 	p = strstr(m, "\nsonde_symbol_cache_bytes ");
 	cr_assert(p && strtod(p + 26, NULL) <= (double)((unsigned long long)limit << 20) / 4, "%s",
 		  m);
+	/* The unwinder's tables to a sixteenth. */
+	p = strstr(m, "\nsonde_unwind_cache_bytes ");
+	cr_assert(p && strtod(p + 26, NULL) <= (double)((unsigned long long)limit << 20) / 16, "%s",
+		  m);
 	free(m);
 	rc = stop_agent(agent, 15);
 	kill(py, SIGKILL);

@@ -596,18 +596,27 @@ Test(unwind, register_number_past_32_bits)
 	unwinder__free(u);
 }
 
-/* Maps of our own making for this process: @len bytes of @path from file offset @off at @start. */
-static void fake_maps(struct unwinder *u, const char *path, uint64_t start, uint64_t off,
-		      uint64_t len)
+/* One /proc/PID/maps line: @len bytes of @path from file offset @off at @start, after @buf's. */
+static void map_line(char *buf, size_t cap, const char *path, uint64_t start, uint64_t off,
+		     uint64_t len)
 {
-	char maps[PATH_MAX + 128];
 	struct stat st;
+	size_t n = strlen(buf);
 
 	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
-	snprintf(maps, sizeof(maps), "%llx-%llx r-xp %08llx %02x:%02x %llu %s\n",
+	snprintf(buf + n, cap - n, "%llx-%llx r-xp %08llx %02x:%02x %llu %s\n",
 		 (unsigned long long)start, (unsigned long long)(start + len),
 		 (unsigned long long)off, major(st.st_dev), minor(st.st_dev),
 		 (unsigned long long)st.st_ino, path);
+}
+
+/* Maps of our own making for this process: that one line. */
+static void fake_maps(struct unwinder *u, const char *path, uint64_t start, uint64_t off,
+		      uint64_t len)
+{
+	char maps[PATH_MAX + 128] = "";
+
+	map_line(maps, sizeof(maps), path, start, off, len);
 	cr_assert_eq(unwinder__set_maps(u, getpid(), maps, 1), 0);
 }
 
@@ -641,6 +650,65 @@ static uint64_t sym_addr(const char *path, const char *name)
 	a = elfsyms__by_name(e, name)->addr;
 	elfsyms__free(e);
 	return a;
+}
+
+/* What the unwinder counts for a library's tables: .eh_frame and .eh_frame_hdr. */
+static size_t eh_bytes(const char *path)
+{
+	return section_sizes(path, ".eh_frame", false, false) +
+	       section_sizes(path, ".eh_frame_hdr", false, false);
+}
+
+/*
+ * max_bytes: libsymfix.so's tables, then libunw_lib.so's, with room for
+ * the larger alone: the first is evicted; with room for neither, the file
+ * is kept as an entry never loaded again and its walks take frame
+ * pointers. Both libraries' text is at file offset = address 0x1000.
+ */
+Test(unwind, tables_within_max_bytes)
+{
+	const char *a = fixture_path("libsymfix.so"), *b = fixture_path("libunw_lib.so");
+	const uint64_t base_a = 0x7f0000000000ULL, base_b = 0x7f0000100000ULL;
+	size_t ea = eh_bytes(a), eb = eh_bytes(b);
+	struct unwinder_opts o = {.sz = sizeof(o), .max_bytes = (ea > eb ? ea : eb) + 1};
+	struct unwinder *u = unwinder__new(&o);
+	char maps[2 * PATH_MAX + 256] = "";
+	struct unwinder_stats st;
+	uint64_t ips[8], stack[4] = {0};
+	struct unwind_input in = {
+		.sp = (uint64_t)(uintptr_t)stack, .stack = stack, .stack_len = sizeof(stack)};
+	struct unwind_result res;
+
+	cr_assert(u && ea > 0 && eb > 0);
+	map_line(maps, sizeof(maps), a, base_a + 0x1000, 0x1000, 0x1000);
+	map_line(maps, sizeof(maps), b, base_b + 0x1000, 0x1000, 0x1000);
+	cr_assert_eq(unwinder__set_maps(u, getpid(), maps, 1), 0);
+	expect_entry_walk(u, base_a + sym_addr(a, "fixture_lib_alpha"), "fixture_lib_alpha");
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.bytes, ea);
+	expect_entry_walk(u, base_b + sym_addr(b, "lib_apply"), "lib_apply");
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.bytes, eb);
+	cr_assert_eq(st.files_cached, 1);
+	cr_assert_eq(st.budget_evictions, 1);
+	cr_assert_eq(st.files_oversized, 0);
+	unwinder__free(u);
+
+	o.max_bytes = ea - 1;
+	u = unwinder__new(&o);
+	cr_assert_not_null(u);
+	fake_maps(u, a, base_a + 0x1000, 0x1000, 0x1000);
+	for (int i = 0; i < 2; i++) {
+		in.ip = base_a + sym_addr(a, "fixture_lib_alpha");
+		cr_assert_eq(unwinder__unwind(u, getpid(), &in, ips, 8, &res), 1);
+		cr_assert_eq(res.cfi_frames, 0);
+	}
+	unwinder__stats(u, &st);
+	cr_assert_eq(st.bytes, 0);
+	cr_assert_eq(st.files_cached, 1);
+	cr_assert_eq(st.files_oversized, 1, "loaded again: %llu",
+		     (unsigned long long)st.files_oversized);
+	unwinder__free(u);
 }
 
 /*
@@ -696,6 +764,11 @@ Test(unwind, go_debug_frame)
 	unwinder__stats(u, &st);
 	cr_assert_eq(st.files_cached, 1);
 	cr_assert_eq(st.files_failed, 0);
+	/* Counted: the section as read (compressed) and inflated, not the rest of the DWARF. */
+	cr_assert(st.bytes > section_sizes(go, ".debug_frame", false, true) &&
+			  st.bytes < 2 * section_sizes(go, ".debug_frame", false, true),
+		  "%llu bytes for a .debug_frame of %zu", (unsigned long long)st.bytes,
+		  section_sizes(go, ".debug_frame", false, true));
 	/* A memory budget drops the tables; the next walk reads them again. */
 	unwinder__shrink(u);
 	unwinder__stats(u, &st);
