@@ -250,8 +250,8 @@ static void cpu_details(struct probe *p)
 			 "them "
 			 "cached) and %llu frame-pointer steps; %llu stack bytes and %.1f us of "
 			 "unwinding per "
-			 "sample; %llu files, %llu failed; %llu stack copy failures; %llu leaf pcs "
-			 "on a uprobe's int3",
+			 "sample; %llu files (%llu KiB of tables), %llu failed; %llu stack copy "
+			 "failures; %llu leaf pcs on a uprobe's int3",
 			 (unsigned long long)us.stacks,
 			 (unsigned long long)us.ends[UNWIND_END_COMPLETE],
 			 (unsigned long long)us.ends[UNWIND_END_TRUNCATED],
@@ -263,7 +263,8 @@ static void cpu_details(struct probe *p)
 			 (unsigned long long)us.fp_frames,
 			 (unsigned long long)(st.samples ? st.stack_bytes / st.samples : 0),
 			 us.stacks ? st.unwind_ns / 1e3 / us.stacks : 0.0,
-			 (unsigned long long)us.files_cached, (unsigned long long)us.files_failed,
+			 (unsigned long long)us.files_cached, (unsigned long long)(us.bytes >> 10),
+			 (unsigned long long)us.files_failed,
 			 (unsigned long long)bpf_stats_sum(c->skel->maps.stats,
 							   SONDE_STAT_STACK_COPY_ERR),
 			 (unsigned long long)us.int3_pcs);
