@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1251,5 +1252,118 @@ Test(agent_run, dead_pyroscope_is_counted, .timeout = 60)
 	logs = read_file(log, NULL);
 	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
 	cr_assert(strstr(logs, "pyroscope: failed to export"), "%s", logs);
+	free(logs);
+}
+
+/* The files in @dir whose names end in @suffix, and not in @but (NULL: none), one after another. */
+static char *concat_files(const char *dir, const char *suffix, const char *but)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t sl = strlen(suffix), bl = but ? strlen(but) : 0, used = 0;
+	char *all = calloc(1, 1);
+
+	cr_assert(d && all, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name), n;
+		char path[PATH_MAX], *text;
+
+		if (len <= sl || strcmp(e->d_name + len - sl, suffix) ||
+		    (bl && len > bl && !strcmp(e->d_name + len - bl, but)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		text = read_file(path, &n);
+		cr_assert_not_null(text, "%s", path);
+		all = realloc(all, used + n + 1);
+		cr_assert_not_null(all);
+		memcpy(all + used, text, n);
+		used += n;
+		all[used] = '\0';
+		free(text);
+	}
+	closedir(d);
+	return all;
+}
+
+/*
+ * probes.offcpu beside cpu in the agent: offcpu_fix split, discovered by
+ * its exec (sleeper() may start before it is a target: its first 100 ms
+ * sleeps can be missed), written as folded windows. Summed over them,
+ * reader()'s 1 s blocked on a pipe within 10 % of what the fixture
+ * measured, with its whole stack; sleeper()'s 2 s from 75 %; the spinner
+ * on CPU in the .folded windows, off CPU only as long as it was
+ * preempted (+5 ms).
+ */
+Test(agent_run, offcpu_windows_beside_cpu, .timeout = 60)
+{
+	char cfg[512], text[1024], log[512], dir[512], fout[512], *out, *off, *cpu, *logs;
+	char *fargv[] = {(char *)fixture_path("offcpu_fix"), "split", NULL};
+	int port = free_port(), rc;
+	double m_sleep, m_read, m_preempt;
+	uint64_t sleeper, reader;
+	pid_t agent, fix;
+
+	require_bpf();
+	snprintf(cfg, sizeof(cfg), "%s/offcpu.yaml", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/offcpu.log", test_tmpdir());
+	snprintf(dir, sizeof(dir), "%s/offcpu-windows", test_tmpdir());
+	snprintf(fout, sizeof(fout), "%s/offcpu.out", test_tmpdir());
+	snprintf(text, sizeof(text),
+		 "targets:\n"
+		 "  include:\n"
+		 "    comm: [offcpu_fix]\n"
+		 "  rescan_interval: 200ms\n"
+		 "probes:\n"
+		 "  cpu:\n"
+		 "    frequency: 49\n"
+		 "  offcpu:\n"
+		 "    enabled: true\n"
+		 "exporters:\n"
+		 "  listen:\n"
+		 "    address: 127.0.0.1:%d\n"
+		 "  files:\n"
+		 "    directory: %s\n"
+		 "    format: folded\n"
+		 "window: 1s\n"
+		 "memory_limit: 1GiB\n",
+		 port, dir);
+	write_text(cfg, text);
+	agent = start_agent(cfg, NULL, log);
+	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
+	fix = spawn(fargv, fout, "/dev/null");
+	cr_assert_eq(waitpid(fix, &rc, 0), fix);
+	cr_assert(WIFEXITED(rc) && !WEXITSTATUS(rc), "the fixture failed: %d", rc);
+	sleep(1);
+	rc = stop_agent(agent, 15);
+	logs = read_file(log, NULL);
+	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	out = read_file(fout, NULL);
+	cr_assert_not_null(out);
+	m_sleep = named_value(out, "sleeper");
+	m_read = named_value(out, "reader");
+	m_preempt = named_value(out, "spinner_preempted");
+	off = concat_files(dir, ".off_cpu.folded", NULL);
+	cpu = concat_files(dir, ".folded", ".off_cpu.folded");
+	sleeper = folded_sum(off, ";sleeper;");
+	reader = folded_sum(off, ";reader;");
+	cr_log_info("agent off-CPU: sleeper %.3f s (measured %.3f), reader %.3f s (measured %.3f); "
+		    "CPU: spinner %llu samples",
+		    sleeper / 1e9, m_sleep, reader / 1e9, m_read,
+		    (unsigned long long)folded_sum(cpu, ";spinner"));
+	cr_expect(reader >= m_read * 1e9 * 0.9 && reader <= m_read * 1e9 * 1.1,
+		  "reader: %.3f s off-CPU, measured %.3f s:\n%s", reader / 1e9, m_read, off);
+	cr_expect_eq(folded_sum(off, "offcpu_fix;_start;__libc_start_main;__libc_start_call_main;"
+				     "main;reader;"),
+		     reader, "reader stacks incomplete:\n%s", off);
+	cr_expect(sleeper >= m_sleep * 1e9 * 0.75 && sleeper <= m_sleep * 1e9 * 1.1,
+		  "sleeper: %.3f s off-CPU, measured %.3f s", sleeper / 1e9, m_sleep);
+	cr_expect(folded_sum(off, ";spinner") <= (m_preempt + 0.005) * 1e9,
+		  "spinner off-CPU %.3f s, preempted %.3f s", folded_sum(off, ";spinner") / 1e9,
+		  m_preempt);
+	cr_expect(folded_sum(cpu, ";spinner") >= 49 * (1 - m_preempt) * 0.7,
+		  "spinner has %llu CPU samples", (unsigned long long)folded_sum(cpu, ";spinner"));
+	free(out);
+	free(off);
+	free(cpu);
 	free(logs);
 }
