@@ -163,6 +163,29 @@ static int count_files(const char *dir, const char *prefix, const char *suffix)
 }
 
 /*
+ * An agent on @cfg (its /metrics on @port) over one run of the fixture
+ * @fargv (its stdout to @fout), @linger_s seconds more, then SIGTERM:
+ * the agent's log, once it exited 0.
+ */
+static char *agent_over(const char *cfg, const char *log, int port, char *const fargv[],
+			const char *fout, unsigned int linger_s)
+{
+	pid_t agent = start_agent(cfg, NULL, log), fix;
+	char *logs;
+	int rc;
+
+	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
+	fix = spawn(fargv, fout, "/dev/null");
+	cr_assert_eq(waitpid(fix, &rc, 0), fix);
+	cr_assert(WIFEXITED(rc) && !WEXITSTATUS(rc), "the fixture failed: %d", rc);
+	sleep(linger_s);
+	rc = stop_agent(agent, 15);
+	logs = read_file(log, NULL);
+	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	return logs;
+}
+
+/*
  * The whole path: a fixture started after the agent is discovered by its
  * exec, profiled at the environment's frequency, its CPU labelled on
  * /metrics, its windows pushed to Pyroscope as series cpu_split{...} and
@@ -1138,8 +1161,7 @@ Test(agent_run, watch_diff_beside_the_windows_and_otlp_log, .timeout = 120)
 	char cfg[512], text[2048], dir[512], log[512], fout[512], *logs, *fo, *sw_line, *diff;
 	unsigned long long sw, end;
 	unsigned int window;
-	int port = free_port(), rc;
-	pid_t agent, fix;
+	int port = free_port();
 
 	require_bpf();
 	rx_start(&rx);
@@ -1173,19 +1195,17 @@ Test(agent_run, watch_diff_beside_the_windows_and_otlp_log, .timeout = 120)
 		 "  level: debug\n",
 		 fixture_path("trace_lat"), port, rx_url(&rx), dir);
 	write_text(cfg, text);
-	agent = start_agent(cfg, NULL, log);
-	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
-	char *fargv[] = {(char *)find_in_path("chrt", "/usr/bin/chrt"), "-f", "10",
-			 (char *)fixture_path("trace_lat"), "22", "4", "20",
-			 "spin", NULL};
-	fix = spawn(fargv, fout, "/dev/null");
-	cr_assert_eq(waitpid(fix, &rc, 0), fix);
-	cr_assert(WIFEXITED(rc) && !WEXITSTATUS(rc), "the fixture failed: %d", rc);
+	char *fargv[] = {(char *)find_in_path("chrt", "/usr/bin/chrt"),
+			 "-f",
+			 "10",
+			 (char *)fixture_path("trace_lat"),
+			 "22",
+			 "4",
+			 "20",
+			 "spin",
+			 NULL};
 	/* The window holding the end, then SIGTERM delivers what is left. */
-	sleep(2);
-	rc = stop_agent(agent, 15);
-	logs = read_file(log, NULL);
-	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	logs = agent_over(cfg, log, port, fargv, fout, 2);
 	rx_stop(&rx);
 	fo = read_file(fout, NULL);
 	sw_line = fo ? strstr(fo, "switch ") : NULL;
@@ -1298,10 +1318,9 @@ Test(agent_run, offcpu_windows_beside_cpu, .timeout = 60)
 {
 	char cfg[512], text[1024], log[512], dir[512], fout[512], *out, *off, *cpu, *logs;
 	char *fargv[] = {(char *)fixture_path("offcpu_fix"), "split", NULL};
-	int port = free_port(), rc;
+	int port = free_port();
 	double m_sleep, m_read, m_preempt;
 	uint64_t sleeper, reader;
-	pid_t agent, fix;
 
 	require_bpf();
 	snprintf(cfg, sizeof(cfg), "%s/offcpu.yaml", test_tmpdir());
@@ -1328,15 +1347,7 @@ Test(agent_run, offcpu_windows_beside_cpu, .timeout = 60)
 		 "memory_limit: 1GiB\n",
 		 port, dir);
 	write_text(cfg, text);
-	agent = start_agent(cfg, NULL, log);
-	cr_assert(wait_status(port, "/readyz", 200, 20), "never ready: %s", read_file(log, NULL));
-	fix = spawn(fargv, fout, "/dev/null");
-	cr_assert_eq(waitpid(fix, &rc, 0), fix);
-	cr_assert(WIFEXITED(rc) && !WEXITSTATUS(rc), "the fixture failed: %d", rc);
-	sleep(1);
-	rc = stop_agent(agent, 15);
-	logs = read_file(log, NULL);
-	cr_assert_eq(rc, 0, "the agent exited %d: %s", rc, logs);
+	logs = agent_over(cfg, log, port, fargv, fout, 1);
 	out = read_file(fout, NULL);
 	cr_assert_not_null(out);
 	m_sleep = named_value(out, "sleeper");
