@@ -70,6 +70,7 @@ struct tproc {
 struct session {
 	const struct session_opts *o;
 	struct target *target;
+	char launched_comm[SONDE_COMM_LEN]; /* launched_name() */
 	struct probe_host host;
 	/* The -e probes, after procevents when the target map is kept. */
 	struct probe probes[NKINDS + 1];
@@ -246,6 +247,21 @@ static void procs_compact(struct session *s)
 			free(s->procs[i].label_buf);
 	}
 	s->nprocs = n;
+}
+
+/*
+ * The launched command's name before any reading of it: its comm as exec
+ * sets it, the file name of its argv[0] cut to 15 bytes.
+ */
+static const char *launched_name(struct session *s)
+{
+	const char *cmd = s->o->t.cmd ? s->o->t.cmd[0] : NULL, *base;
+
+	if (!cmd)
+		return "?";
+	base = strrchr(cmd, '/');
+	snprintf(s->launched_comm, sizeof(s->launched_comm), "%s", base ? base + 1 : cmd);
+	return s->launched_comm;
 }
 
 /* Read the targets' /proc figures (the summary's), publish them if asked. */
@@ -1075,12 +1091,15 @@ int session__finish(struct session *s)
 		launched = target__pids(s->target, &npids)[0];
 	for (int i = 0; i < s->nprocs; i++) {
 		const struct tproc *t = &s->procs[i];
+		bool reaped = ru && t->pid == launched;
 
-		if (!t->have)
+		/* A command that exited before its first reading still has its rusage. */
+		if (!t->have && !reaped)
 			continue;
 		log_line_init(&line);
-		if (ru && t->gone && t->pid == launched)
-			procstat_summary_exited(ru, t->last.threads, t->pid, t->comm, &line);
+		if (reaped && (t->gone || !t->have))
+			procstat_summary_exited(ru, t->have ? t->last.threads : 1, t->pid,
+						t->comm[0] ? t->comm : launched_name(s), &line);
 		else
 			procstat_summary(&t->last, t->pid, t->comm, t->gone, &line);
 		log_summary_line(&line);

@@ -929,6 +929,29 @@ Test(record, launched_command_cpu_at_exit, .timeout = 60)
 }
 
 /*
+ * A command that exits before sonde first reads its /proc figures
+ * (/bin/true) still gets its closing line, from its rusage and the name
+ * exec gives it (argv[0]'s file name): there was none.
+ */
+Test(record, command_gone_before_its_first_reading, .timeout = 30)
+{
+	char out[512], pid[32], *err = NULL, *line;
+	char *argv[] = {(char *)sonde_bin(), "record", "-o", out, "--", "/bin/true", NULL};
+	int rc;
+
+	require_bpf();
+	snprintf(out, sizeof(out), "%s/true.folded", test_tmpdir());
+	rc = run_cmd(argv, NULL, &err);
+	cr_assert_eq(rc, 0, "%s", err);
+	line = strstr(err, "\nsonde: target ");
+	cr_assert(line, "no closing line of the command: %s", err);
+	cr_assert_eq(sscanf(line, "\nsonde: target %31[0-9] (true): exited, ", pid), 1, "%s", err);
+	cr_expect(strstr(line, "context switches with the children it waited for, 1 thread\n"),
+		  "%s", err);
+	free(err);
+}
+
+/*
  * The table on a full disk is an error that says so; on a pipe closed
  * early (| head) it is cut short, and the closing line still comes.
  */
