@@ -70,7 +70,6 @@ struct tproc {
 struct session {
 	const struct session_opts *o;
 	struct target *target;
-	char launched_comm[SONDE_COMM_LEN]; /* launched_name() */
 	struct probe_host host;
 	/* The -e probes, after procevents when the target map is kept. */
 	struct probe probes[NKINDS + 1];
@@ -251,17 +250,17 @@ static void procs_compact(struct session *s)
 
 /*
  * The launched command's name before any reading of it: its comm as exec
- * sets it, the file name of its argv[0] cut to 15 bytes.
+ * sets it, the file name of its argv[0] cut to 15 bytes, into @buf.
  */
-static const char *launched_name(struct session *s)
+static const char *launched_name(const struct session *s, char buf[SONDE_COMM_LEN])
 {
 	const char *cmd = s->o->t.cmd ? s->o->t.cmd[0] : NULL, *base;
 
 	if (!cmd)
 		return "?";
 	base = strrchr(cmd, '/');
-	snprintf(s->launched_comm, sizeof(s->launched_comm), "%s", base ? base + 1 : cmd);
-	return s->launched_comm;
+	snprintf(buf, SONDE_COMM_LEN, "%s", base ? base + 1 : cmd);
+	return buf;
 }
 
 /* Read the targets' /proc figures (the summary's), publish them if asked. */
@@ -1092,6 +1091,7 @@ int session__finish(struct session *s)
 	for (int i = 0; i < s->nprocs; i++) {
 		const struct tproc *t = &s->procs[i];
 		bool reaped = ru && t->pid == launched;
+		char name[SONDE_COMM_LEN];
 
 		/* A command that exited before its first reading still has its rusage. */
 		if (!t->have && !reaped)
@@ -1099,7 +1099,8 @@ int session__finish(struct session *s)
 		log_line_init(&line);
 		if (reaped && (t->gone || !t->have))
 			procstat_summary_exited(ru, t->have ? t->last.threads : 1, t->pid,
-						t->comm[0] ? t->comm : launched_name(s), &line);
+						t->comm[0] ? t->comm : launched_name(s, name),
+						&line);
 		else
 			procstat_summary(&t->last, t->pid, t->comm, t->gone, &line);
 		log_summary_line(&line);
