@@ -88,7 +88,7 @@ struct cfi_file {
 	uint64_t entry; /* e_entry, 0 if none: where a process's first frame is */
 	int err; /* loading failed: retry after failed_ns + FAILED_RETRY_NS (-EFBIG: never) */
 	uint64_t failed_ns;
-	size_t bytes; /* heap its tables take (file_bytes()) */
+	size_t bytes; /* heap its tables take */
 };
 
 struct pid_maps {
@@ -247,7 +247,8 @@ static bool debug_frame_scn(Elf *elf, GElf_Shdr *sh, const char **name)
  */
 #define DEBUG_FRAME_MAX (256u << 20)
 
-static int debug_frame_load(struct cfi_file *f)
+/* 0 with the heap it takes in *@bytes: the image and, compressed, its inflated copy. */
+static int debug_frame_load(struct cfi_file *f, size_t *bytes)
 {
 	static const char names[] = "\0.shstrtab\0.debug_frame\0.zdebug_frame";
 	const size_t data_off = (sizeof(Elf64_Ehdr) + sizeof(names) + 7) & ~(size_t)7;
@@ -305,8 +306,12 @@ static int debug_frame_load(struct cfi_file *f)
 		f->dw = dwarf_begin_elf(f->dbg_elf, DWARF_C_READ, NULL);
 	if (f->dw)
 		f->dbg = dwarf_getcfi(f->dw);
-	if (f->dbg)
+	if (f->dbg) {
+		*bytes = len;
+		if (sh.sh_flags & SHF_COMPRESSED)
+			*bytes += ((const Elf64_Chdr *)((char *)f->dbg_image + data_off))->ch_size;
 		return 0;
+	}
 fail:
 	/* Nothing kept of a table that does not open. */
 	debug_frame_drop(f);
@@ -314,34 +319,25 @@ fail:
 }
 
 /*
- * The heap @f's tables take: .eh_frame and .eh_frame_hdr as read, the
- * .debug_frame image and, compressed, its inflated copy, a vdso's copy.
- * Not counted: what libdw caches as walks look FDEs up.
+ * The heap @f's .eh_frame and .eh_frame_hdr take, as read. Not counted:
+ * what libdw caches as walks look FDEs up.
  */
-static size_t file_bytes(struct cfi_file *f, size_t image_len)
+static size_t eh_frame_bytes(Elf *elf)
 {
 	size_t shstrndx, total = 0;
 	Elf_Scn *scn = NULL;
 
-	if (f->key.vdso)
-		return image_len; /* its tables are in the copy */
-	if (f->dbg_image)
-		total += ((Elf64_Ehdr *)f->dbg_image)->e_shoff + 3 * sizeof(Elf64_Shdr);
-	if (!f->elf || elf_getshdrstrndx(f->elf, &shstrndx))
-		return total;
-	while ((scn = elf_nextscn(f->elf, scn))) {
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
-		GElf_Chdr ch;
 		const char *name;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(name = elf_strptr(f->elf, shstrndx, sh.sh_name)))
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
 			continue;
-		if (f->eh && (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr")))
+		if (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr"))
 			total += sh.sh_size;
-		else if (f->dbg && !strcmp(name, ".debug_frame") &&
-			 (sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
-			total += ch.ch_size;
 	}
 	return total;
 }
@@ -412,7 +408,7 @@ static int open_mapped(pid_t pid, const struct procmap *m, int *fdp)
 static int file_load(struct cfi_file *f, pid_t pid, const struct procmap *m)
 {
 	GElf_Ehdr ehdr;
-	size_t phnum, len = 0;
+	size_t phnum, len = 0, dbg_bytes = 0;
 	int err;
 
 	if (f->key.vdso) {
@@ -446,12 +442,13 @@ static int file_load(struct cfi_file *f, pid_t pid, const struct procmap *m)
 		f->nsegs++;
 	}
 	f->eh = dwarf_getcfi_elf(f->elf);
-	err = debug_frame_load(f);
+	err = debug_frame_load(f, &dbg_bytes);
 	if (err == -ENOMEM)
 		return err;
 	if (!f->eh && !f->dbg)
 		return -ENODATA;
-	f->bytes = file_bytes(f, len);
+	/* A vdso's tables are in its copy. */
+	f->bytes = f->key.vdso ? len : (f->eh ? eh_frame_bytes(f->elf) : 0) + dbg_bytes;
 	/* Both tables were read whole: the descriptor is not needed again. */
 	if (f->fd >= 0) {
 		elf_cntl(f->elf, ELF_C_FDDONE);
